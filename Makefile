@@ -1,0 +1,72 @@
+# Ops Portal: `make run` starts the portal, `make test` runs the whole suite.
+# DATABASE_URL and REDIS_URL switch from the embedded default (SQLite, no broker server)
+# to MySQL/MariaDB and Redis; README.md lists every variable.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+export DJANGO_DEBUG ?= 1
+
+.PHONY: help install install-dev run test migrate seed check-deploy clean
+
+help:
+	@echo "make run     start the portal (web + worker) at http://$(HOST):$(PORT)/home/"
+	@echo "make test    run the whole test suite"
+	@echo "make seed    load the small demo data (make seed SCALE=large for benchmarks)"
+
+$(PY):
+	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# mysqlclient compiles against the MariaDB client headers. They are installed when this
+# machine allows it; without them the portal still runs on the embedded SQLite default.
+$(VENV)/.installed: requirements.txt | $(PY)
+	@if ! pkg-config --exists mariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null \
+	    && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing libmariadb-dev and pkg-config for mysqlclient..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config) >/dev/null \
+	    || echo "Could not install libmariadb-dev; continuing without MySQL support."; \
+	fi
+	@if pkg-config --exists mariadb 2>/dev/null || pkg-config --exists mysqlclient 2>/dev/null; then \
+	  $(PY) -m pip install --quiet -r requirements.txt; \
+	else \
+	  echo "NOTE: libmariadb-dev is missing, so mysqlclient is skipped: only the SQLite default works."; \
+	  grep -v '^mysqlclient==' requirements.txt > $(VENV)/requirements-nomysql.txt; \
+	  $(PY) -m pip install --quiet -r $(VENV)/requirements-nomysql.txt; \
+	fi
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	@grep -v '^-r ' requirements-dev.txt > $(VENV)/requirements-dev-only.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements-dev-only.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo --scale $(or $(SCALE),small)
+
+run: migrate
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py run_portal --host $(HOST) --port $(PORT)
+
+# pytest exits 5 when it collects no test; that is a failure here, as it means the
+# suite did not run.
+test: install-dev
+	DJANGO_DEBUG=0 $(PY) -m pytest $(PYTEST_ARGS)
+
+check-deploy: install
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(openssl rand -hex 40)} \
+	  DJANGO_ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var/ops_portal.sqlite3* var/cache var/celery

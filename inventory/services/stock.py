@@ -1,0 +1,131 @@
+"""Stock level locking and the ledger rows that record every change of stock."""
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+
+from inventory.errors import InventoryError, InventoryErrorCode
+from inventory.models import (
+    MovementKind,
+    Product,
+    StockBucket,
+    StockLevel,
+    StockMovement,
+    Store,
+)
+
+
+def stock_levels_lock(
+    *, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], StockLevel]:
+    """Lock the stock levels of (store id, product id) pairs, creating missing ones at zero.
+
+    Rows are locked in primary-key order so that two transactions that lock overlapping
+    sets cannot deadlock. The caller must be inside transaction.atomic().
+    """
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    StockLevel.objects.bulk_create(
+        [StockLevel(store_id=store_id, product_id=product_id) for store_id, product_id in wanted],
+        ignore_conflicts=True,
+    )
+    store_ids = {store_id for store_id, _ in wanted}
+    product_ids = {product_id for _, product_id in wanted}
+    levels = (
+        StockLevel.objects.select_for_update()
+        .filter(store_id__in=store_ids, product_id__in=product_ids)
+        .order_by("pk")
+    )
+    return {
+        (level.store_id, level.product_id): level
+        for level in levels
+        if (level.store_id, level.product_id) in wanted
+    }
+
+
+def stock_change(
+    *,
+    level: StockLevel,
+    bucket: StockBucket,
+    quantity: int,
+    kind: MovementKind,
+    **cause,
+) -> StockMovement:
+    """Apply a signed change to a locked stock level and return its unsaved ledger row.
+
+    ``cause`` holds the ledger's cause fields (actor, sale, transfer, serial_unit,
+    import_job_id, import_row, note). The caller holds the level's row lock, saves the
+    level with stock_levels_save() and bulk-creates the returned rows.
+    """
+    before = getattr(level, bucket)
+    after = before + quantity
+    setattr(level, bucket, after)
+    return StockMovement(
+        store_id=level.store_id,
+        product_id=level.product_id,
+        kind=kind,
+        bucket=bucket,
+        quantity=quantity,
+        before=before,
+        after=after,
+        **cause,
+    )
+
+
+def stock_levels_save(*, movements: list[StockMovement]) -> None:
+    """Write the net change of each touched level with F() and append the ledger rows."""
+    deltas: dict[tuple[int, int, str], int] = {}
+    for movement in movements:
+        key = (movement.store_id, movement.product_id, movement.bucket)
+        deltas[key] = deltas.get(key, 0) + movement.quantity
+    for (store_id, product_id, bucket), delta in sorted(deltas.items()):
+        if delta:
+            StockLevel.objects.filter(store_id=store_id, product_id=product_id).update(
+                **{bucket: F(bucket) + delta}
+            )
+    StockMovement.objects.bulk_create(movements)
+
+
+def stock_level_adjust(
+    *,
+    actor: AbstractBaseUser | None,
+    store: Store,
+    product: Product,
+    on_hand: int,
+    note: str,
+) -> StockMovement | None:
+    """Set a product's on-hand quantity at a store by a manual correction.
+
+    Serialized products are rejected: their on-hand follows their units. Returns the ledger
+    row, or None when the quantity was already right.
+    """
+    if on_hand < 0:
+        raise InventoryError(
+            f"On-hand quantity {on_hand} is invalid. Enter zero or more.",
+            code=InventoryErrorCode.INVALID_QUANTITY,
+            field_errors={"on_hand": ["Enter zero or more."]},
+        )
+    if product.is_serialized:
+        raise InventoryError(
+            f"SKU {product.sku} is serialized: change its units instead of its quantity.",
+            code=InventoryErrorCode.SERIAL_REQUIRED,
+        )
+
+    with transaction.atomic():
+        level = stock_levels_lock(pairs=[(store.pk, product.pk)])[(store.pk, product.pk)]
+        delta = on_hand - level.on_hand
+        if delta == 0:
+            return None
+        movement = stock_change(
+            level=level,
+            bucket=StockBucket.ON_HAND,
+            quantity=delta,
+            kind=MovementKind.MANUAL_CORRECTION,
+            actor=actor,
+            note=note[:255],
+        )
+        stock_levels_save(movements=[movement])
+    return movement
