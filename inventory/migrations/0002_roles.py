@@ -1,58 +1,23 @@
-"""Create the three role groups with the model permissions each role needs in the admin."""
+"""Create the three role groups with the admin permissions of each role."""
 
 from django.db import migrations
 
-STORE_STAFF = "Store staff"
-BACK_OFFICE = "Back office"
-OPERATIONS = "Operations"
-
-# (app label, model) pairs each group may view, and those it may also change.
-BACK_OFFICE_CHANGE = [
-    ("inventory", "store"), ("inventory", "storemembership"), ("inventory", "product"),
-    ("inventory", "serialunit"), ("inventory", "stocklevel"), ("inventory", "transfer"),
-    ("inventory", "transferline"), ("inventory", "sale"), ("inventory", "saleline"),
-    ("inventory", "pricelist"), ("inventory", "pricelistentry"),
-    ("settlements", "settlement"), ("settlements", "settlementline"),
-    ("auth", "user"),
-]
-READ_ONLY = [("inventory", "stockmovement")]
+from inventory.roles import ALL_ROLES, roles_sync
 
 
 def roles_create(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
 
+    # Permissions are normally created after the whole migrate run; the groups need them now.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-
-    def permissions(pairs, actions):
-        found = []
-        for app_label, model in pairs:
-            for action in actions:
-                found.extend(
-                    Permission.objects.filter(
-                        content_type__app_label=app_label, codename=f"{action}_{model}"
-                    )
-                )
-        return found
-
-    Group.objects.get_or_create(name=STORE_STAFF)
-    back_office, _ = Group.objects.get_or_create(name=BACK_OFFICE)
-    back_office.permissions.add(
-        *permissions(BACK_OFFICE_CHANGE, ["view", "add", "change"]),
-        *permissions(READ_ONLY, ["view"]),
-    )
-    operations, _ = Group.objects.get_or_create(name=OPERATIONS)
-    operations.permissions.add(*permissions(BACK_OFFICE_CHANGE + READ_ONLY, ["view"]))
+    roles_sync(apps)
 
 
 def roles_delete(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Group.objects.filter(name__in=[STORE_STAFF, BACK_OFFICE, OPERATIONS]).delete()
+    apps.get_model("auth", "Group").objects.filter(name__in=ALL_ROLES).delete()
 
 
 class Migration(migrations.Migration):
