@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from inventory.errors import InventoryError, InventoryErrorCode
 from inventory.models import (
@@ -22,28 +22,34 @@ def stock_levels_lock(
 ) -> dict[tuple[int, int], StockLevel]:
     """Lock the stock levels of (store id, product id) pairs, creating missing ones at zero.
 
-    Rows are locked in primary-key order so that two transactions that lock overlapping
-    sets cannot deadlock. The caller must be inside transaction.atomic().
+    Existing rows are locked first, in primary-key order, so two transactions that lock
+    overlapping sets wait for each other instead of deadlocking. Inserting first would
+    not do: InnoDB takes a shared lock on each duplicate key that INSERT IGNORE skips, and
+    two such shared locks deadlock when both transactions then ask for the exclusive one.
+    The caller must be inside transaction.atomic().
     """
     wanted = set(pairs)
     if not wanted:
         return {}
-    StockLevel.objects.bulk_create(
-        [StockLevel(store_id=store_id, product_id=product_id) for store_id, product_id in wanted],
-        ignore_conflicts=True,
-    )
-    store_ids = {store_id for store_id, _ in wanted}
-    product_ids = {product_id for _, product_id in wanted}
-    levels = (
-        StockLevel.objects.select_for_update()
-        .filter(store_id__in=store_ids, product_id__in=product_ids)
-        .order_by("pk")
-    )
-    return {
-        (level.store_id, level.product_id): level
-        for level in levels
-        if (level.store_id, level.product_id) in wanted
-    }
+    locked = _stock_levels_select_for_update(wanted)
+    missing = wanted - locked.keys()
+    if missing:
+        StockLevel.objects.bulk_create(
+            [StockLevel(store_id=store_id, product_id=product_id) for store_id, product_id in sorted(missing)],
+            ignore_conflicts=True,
+        )
+        locked |= _stock_levels_select_for_update(missing)
+    return locked
+
+
+def _stock_levels_select_for_update(
+    pairs: set[tuple[int, int]],
+) -> dict[tuple[int, int], StockLevel]:
+    condition = Q()
+    for store_id, product_id in pairs:
+        condition |= Q(store_id=store_id, product_id=product_id)
+    levels = StockLevel.objects.select_for_update().filter(condition).order_by("pk")
+    return {(level.store_id, level.product_id): level for level in levels}
 
 
 def stock_change(
