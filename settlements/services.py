@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -121,19 +121,16 @@ def _amount_parse(raw: Decimal | str | int) -> Decimal | None:
 def _settlement_get_or_create_locked(*, store: Store, business_date: datetime.date) -> Settlement:
     """Return the store's settlement of the day, row-locked, creating it when missing.
 
-    Two requests that create the same settlement at once both end up on one row: the
-    unique constraint rejects the second insert, which then locks the first one's row.
+    The store row is locked first, so writers of one store's settlements queue up behind
+    each other. Catching the unique-constraint error of a racing insert instead would not
+    do on InnoDB: each loser keeps a shared lock on the duplicate key, and two of them then
+    deadlock when they ask for the exclusive lock.
     """
-    existing = Settlement.objects.select_for_update().filter(
+    Store.objects.select_for_update().filter(pk=store.pk).values_list("pk", flat=True).get()
+    settlement, _created = Settlement.objects.select_for_update().get_or_create(
         store=store, business_date=business_date
-    ).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return Settlement.objects.create(store=store, business_date=business_date)
-    except IntegrityError:
-        return Settlement.objects.select_for_update().get(store=store, business_date=business_date)
+    )
+    return settlement
 
 
 def settlement_reconcile(*, settlement: Settlement) -> Settlement:
