@@ -6,6 +6,7 @@ failures in one shape: {"code": ..., "message": ..., "field_errors": {...}}.
 
 import logging
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
@@ -23,6 +24,7 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=django_auth,
     docs_url="/docs",
+    docs_decorator=login_required,
 )
 
 
