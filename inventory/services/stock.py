@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q
 
+from inventory.access import store_check_access
 from inventory.errors import InventoryError, InventoryErrorCode
 from inventory.models import (
     MovementKind,
@@ -62,7 +63,7 @@ def stock_change(
 ) -> StockMovement:
     """Apply a signed change to a locked stock level and return its unsaved ledger row.
 
-    ``cause`` holds the ledger's cause fields (actor, sale, transfer, serial_unit,
+    ``cause`` contains the ledger's cause fields (actor, sale, transfer, serial_unit,
     import_job_id, import_row, note). The caller holds the level's row lock, saves the
     level with stock_levels_save() and bulk-creates the returned rows.
     """
@@ -119,6 +120,9 @@ def stock_level_adjust(
             f"SKU {product.sku} is serialized: change its units instead of its quantity.",
             code=InventoryErrorCode.SERIAL_REQUIRED,
         )
+
+    if actor is not None:
+        store_check_access(user=actor, store=store)
 
     with transaction.atomic():
         level = stock_levels_lock(pairs=[(store.pk, product.pk)])[(store.pk, product.pk)]
