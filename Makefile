@@ -70,3 +70,13 @@ check-deploy: install
 
 clean:
 	rm -rf $(VENV) var/ops_portal.sqlite3* var/cache var/celery
+
+# Median server time and query count of every admin change list, written to
+# docs/benchmarks/admin.md. Point DATABASE_URL at the large demo data
+# (make seed SCALE=large). DEBUG is off, so templates are cached as in production;
+# static files are served from the source folders, so collectstatic is not needed.
+.PHONY: bench-admin
+bench-admin: install
+	DJANGO_DEBUG=0 DJANGO_STATIC_MANIFEST=0 \
+	  DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(openssl rand -hex 40)} \
+	  $(PY) manage.py bench_admin $(BENCH_ARGS)

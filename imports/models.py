@@ -1,0 +1,216 @@
+"""Import jobs, the rows they rejected, and the staging tables their good rows pass through."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from inventory.models import Store
+
+
+class ImportKind(models.TextChoices):
+    PRODUCTS = "products", "Products"
+    PRICELIST = "pricelist", "Price list"
+    STOCK = "stock", "Stock count"
+    SALES = "sales", "Sales history"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PARSING = "parsing", "Parsing"
+    VALIDATING = "validating", "Validating"
+    LOADING = "loading", "Loading"
+    FINALIZING = "finalizing", "Finalizing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+RUNNING_STATUSES = (
+    ImportStatus.QUEUED,
+    ImportStatus.PARSING,
+    ImportStatus.VALIDATING,
+    ImportStatus.LOADING,
+    ImportStatus.FINALIZING,
+)
+FINISHED_STATUSES = (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED)
+
+
+def _upload_path(job: "ImportJob", filename: str) -> str:
+    return f"imports/{job.task_id}/{filename}"
+
+
+class ImportJob(models.Model):
+    task_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=ImportKind.choices)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED, db_index=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    file = models.FileField(upload_to=_upload_path, max_length=500)
+    original_name = models.CharField(max_length=255)
+    file_size = models.BigIntegerField(default=0)
+    file_sha256 = models.CharField(max_length=64)
+    file_format = models.CharField(max_length=8, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    default_store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    stores = models.ManyToManyField(
+        Store, blank=True, related_name="import_jobs", help_text="Stores the file's rows name."
+    )
+
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_ok = models.PositiveIntegerField(default=0)
+    rows_bad = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0, help_text="Rows the current phase has done.")
+    pct = models.FloatField(default=0)
+    throughput_rps = models.FloatField(null=True, blank=True)
+    eta_seconds = models.PositiveIntegerField(null=True, blank=True)
+    phase_timings = models.JSONField(default=dict, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    checkpoint = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    celery_task_id = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"], name="import_job_idempotency_key"
+            ),
+            models.CheckConstraint(condition=Q(pct__gte=0) & Q(pct__lte=100), name="import_pct_range"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="import_status_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} import {self.task_id}"
+
+    def store_ids_cached(self) -> list[int]:
+        """Return the ids of the stores the file names, fetched once per job object."""
+        if not hasattr(self, "_store_ids"):
+            self._store_ids = list(self.stores.values_list("id", flat=True)) if self.pk else []
+        return self._store_ids
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in RUNNING_STATUSES
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+class ImportRowError(models.Model):
+    """One problem with one row of an import file; the error report lists them."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row_number = models.PositiveIntegerField()
+    column = models.CharField(max_length=100, blank=True)
+    value = models.TextField(blank=True)
+    code = models.CharField(max_length=64)
+    message = models.TextField()
+    cells = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["job", "row_number", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "row_number", "column", "code"], name="import_row_error_unique"
+            ),
+        ]
+
+
+class StagedRow(models.Model):
+    """Common columns of the staging tables: one validated row of one job's file."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+", db_index=False)
+    row_number = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class StagedProduct(StagedRow):
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    category = models.CharField(max_length=100, blank=True)
+    is_serialized = models.BooleanField(null=True)
+    barcode = models.CharField(max_length=64, blank=True)
+    low_stock_threshold = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row_number"], name="staged_product_row"),
+        ]
+
+
+class StagedPrice(StagedRow):
+    price_list_name = models.CharField(max_length=120)
+    store_id = models.BigIntegerField(null=True)
+    product_id = models.BigIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True)
+    source = models.CharField(max_length=120)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row_number"], name="staged_price_row"),
+        ]
+
+
+class StagedStock(StagedRow):
+    store_id = models.BigIntegerField()
+    product_id = models.BigIntegerField()
+    serial = models.CharField(max_length=64, blank=True)
+    quantity = models.IntegerField()
+    status = models.CharField(max_length=16, blank=True)
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    received_at = models.DateField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row_number"], name="staged_stock_row"),
+        ]
+        indexes = [
+            models.Index(fields=["job", "serial", "row_number"], name="staged_stock_serial_idx"),
+            models.Index(fields=["job", "store_id", "product_id"], name="staged_stock_pair_idx"),
+        ]
+
+
+class StagedSale(StagedRow):
+    store_id = models.BigIntegerField()
+    receipt = models.CharField(max_length=64)
+    position = models.PositiveIntegerField()
+    sold_at = models.DateTimeField()
+    product_id = models.BigIntegerField()
+    serial_unit_id = models.BigIntegerField(null=True)
+    quantity = models.IntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    discount = models.DecimalField(max_digits=12, decimal_places=2)
+    payment_method = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row_number"], name="staged_sale_row"),
+        ]
+        indexes = [
+            models.Index(fields=["job", "store_id", "receipt"], name="staged_sale_receipt_idx"),
+        ]

@@ -327,6 +327,9 @@ class PriceListEntry(models.Model):
     discount_percent = models.DecimalField(
         max_digits=5, decimal_places=2, default=Decimal("0"), help_text="0 to 100."
     )
+    source = models.CharField(
+        max_length=120, blank=True, help_text="Where this price came from, when not the list's source."
+    )
 
     class Meta:
         verbose_name_plural = "price list entries"

@@ -20,6 +20,8 @@ _EDITABLE_MODELS = [
 ]
 # Models both roles may only view: the stock ledger is append-only.
 _READ_ONLY_MODELS = [("inventory", "stockmovement")]
+# Import jobs: both roles may view them and retry or cancel them, which is a change.
+_IMPORT_MODELS = [("imports", "importjob"), ("imports", "importrowerror")]
 
 
 def roles_sync(apps) -> None:
@@ -43,6 +45,10 @@ def roles_sync(apps) -> None:
     back_office.permissions.add(
         *permissions(_EDITABLE_MODELS, ["view", "add", "change"]),
         *permissions(_READ_ONLY_MODELS, ["view"]),
+        *permissions(_IMPORT_MODELS, ["view", "change"]),
     )
     operations, _ = Group.objects.get_or_create(name=OPERATIONS)
-    operations.permissions.add(*permissions(_EDITABLE_MODELS + _READ_ONLY_MODELS, ["view"]))
+    operations.permissions.add(
+        *permissions(_EDITABLE_MODELS + _READ_ONLY_MODELS, ["view"]),
+        *permissions(_IMPORT_MODELS, ["view", "change"]),
+    )

@@ -124,7 +124,7 @@ def effective_price_get(
         currency=entry.price_list.currency,
         price_list_id=entry.price_list_id,
         price_list_name=entry.price_list.name,
-        source=entry.price_list.source,
+        source=entry.source or entry.price_list.source,
     )
 
 

@@ -27,6 +27,11 @@ class DomainError(Exception):
             self.code = code
         self.field_errors = field_errors or {}
 
+    def with_status(self, status_code: int) -> "DomainError":
+        """Set the HTTP status the API answers with, for errors that are not a plain 400."""
+        self.status_code = status_code
+        return self
+
     def as_dict(self) -> dict:
         return {
             "code": str(self.code),

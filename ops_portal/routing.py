@@ -1,3 +1,9 @@
 """Websocket routes of every app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from imports.consumers import ImportsConsumer
+
+websocket_urlpatterns = [
+    path("ws/imports/", ImportsConsumer.as_asgi()),
+]

@@ -21,6 +21,8 @@ urlpatterns = [
     path("home/", include("home.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    # Streaming import endpoints come before the ninja API, which serves the rest of /api/.
+    path("api/imports/", include("imports.urls")),
     path("api/", api_urls()),
     path("healthz", healthz, name="healthz"),
 ]

@@ -1,8 +1,8 @@
 """The back-office admin of day-end settlements.
 
 Settlements are recorded on Home through settlement_record(), which checks the store and
-the date, so they cannot be added here. Back office may correct the counted amounts;
-saving the form, or the "Re-run reconciliation" action, reconciles the settlement again.
+the date, so they cannot be added here. Back office may correct the counted amounts.
+Saving the form, or the "Re-run reconciliation" action, reconciles the settlement again.
 """
 
 import logging
@@ -45,7 +45,7 @@ class SettlementAdmin(PortalModelAdmin):
     search_help_text = "Exact store code."
     date_hierarchy = "business_date"
     # The unique constraint on (store, business_date) makes this order total without a
-    # join; ordering by "store" would sort by the store's code through a join.
+    # join. Ordering by "store" would sort by the store's code through a join.
     ordering = ("-business_date", "store_id")
     actions = ("reconcile_selected",)
     fields = (
@@ -151,6 +151,7 @@ class SettlementLineAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     list_filter = ("status", "payment_method", "settlement__store")
     search_fields = ("=settlement__store__code",)
     search_help_text = "Exact store code."
+    ordering = ("-pk",)
 
     @admin.display(description="counted")
     def counted_display(self, line: SettlementLine) -> str:

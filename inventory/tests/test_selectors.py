@@ -103,7 +103,7 @@ def test_price_find_accepts_serial_and_barcode():
 
 def test_price_find_without_price_names_the_sku():
     store = StoreFactory()
-    product = ProductFactory(sku="CASE-42")
+    ProductFactory(sku="CASE-42")
 
     with pytest.raises(InventoryError) as error:
         price_find(query="CASE-42", store=store, on=TODAY)

@@ -1,12 +1,16 @@
-"""What the demo data steps share: the scale, the date, and the rows made so far."""
+"""State shared by the demo data steps: the scale, the date, and the rows made so far."""
 
 import datetime
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ops_portal.demo_data.scales import HISTORY_DAYS, DemoScale
 from ops_portal.imei import imei_with_check_digit
+
+if TYPE_CHECKING:
+    from ops_portal.demo_data.prices import PriceBook
 
 _BASE36_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -26,7 +30,7 @@ class DemoProduct:
     sku: str
     category: str
     is_serialized: bool
-    # Cellular devices carry an IMEI; Wi-Fi tablets carry an alphanumeric serial.
+    # Cellular devices carry an IMEI, and Wi-Fi tablets an alphanumeric serial.
     has_imei: bool
     standard_price: Decimal
     low_stock_threshold: int
@@ -73,6 +77,8 @@ class DemoContext:
     serialized_stocked: list[list[int]] = field(default_factory=list)
     plain_stocked: list[list[int]] = field(default_factory=list)
     serials: SerialNumbers = field(default_factory=SerialNumbers)
+    # Set by the price lists step. The sales step prices its lines with it.
+    price_book: "PriceBook | None" = None
     # Sales total per (store position, business date) and payment method, which the
     # settlements are reconciled against.
     sales_by_day: dict[tuple[int, datetime.date], dict[str, Decimal]] = field(
@@ -82,8 +88,9 @@ class DemoContext:
     def rng(self, step: str) -> random.Random:
         """Return a random generator of its own for one step, seeded by scale and step.
 
-        A string seed is hashed with SHA-512, so it gives the same numbers in every
-        process; one generator per step keeps a change in one step out of the others.
+        random.seed() turns a string into an int with SHA-512, not hash(), so the numbers
+        are the same in every process (CPython 3.12, random.py). A generator per step
+        keeps a change in one step out of the others.
         """
         return random.Random(f"seed_demo:{self.scale.name}:{step}")
 

@@ -1,7 +1,7 @@
 """Demo assortments, serial units, in-transit transfers, stock levels and their ledger.
 
-Each stock level gets an opening ledger row, so that the ledger explains its on-hand
-quantity: the level, minus what in-transit transfers sent, plus what they bring in.
+Each stock level gets an opening ledger row, and each in-transit transfer line a row at
+both of its stores, so the ledger rows of a level add up to its on-hand and inbound.
 """
 
 import datetime
@@ -27,7 +27,7 @@ OPENING_NOTE = "Opening stock from demo data"
 
 # How many units of a serialized product a store holds, by weight.
 UNITS_PER_STORE_WEIGHTS = {1: 5, 2: 8, 3: 12, 4: 15, 5: 17, 6: 16, 7: 14, 8: 13}
-# Units on hand are mostly in stock; some are held for a customer or damaged.
+# Units on hand are mostly in stock, and some are held for a customer or damaged.
 ON_HAND_STATUS_WEIGHTS = {
     SerialStatus.IN_STOCK: 88,
     SerialStatus.RESERVED: 7,
@@ -89,7 +89,7 @@ def stock_seed(ctx: DemoContext) -> dict[str, int]:
 
 
 def _assortments_plan(ctx: DemoContext, rng: random.Random) -> None:
-    """Choose the products each store carries; every store carries at least one of each kind."""
+    """Choose the products each store carries, at least one serialized and one plain."""
     serialized = [product for product in ctx.products if product.is_serialized]
     plain = [product for product in ctx.products if not product.is_serialized]
     for _store in ctx.stores:
@@ -151,7 +151,7 @@ def _shipments_by_level(
 
 
 class _StockWriter:
-    """Adds the units, the stock level and the ledger rows of one store and product."""
+    """Add the units, stock levels and ledger rows of each store and product, and transfers."""
 
     def __init__(
         self,

@@ -1,0 +1,103 @@
+"""Imports API: start, follow, retry and cancel import jobs."""
+
+import json
+
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import File, Form, Router
+from ninja.files import UploadedFile
+
+from imports.errors import ImportErrorCode, ImportRequestError
+from imports.events import import_event_payload
+from imports.models import ImportJob
+from imports.schemas import ErrorOut, ImportJobOut, ImportStartOut
+from imports.selectors import import_job_get_for_user, import_job_list_for_user
+from imports.services import import_job_cancel, import_job_retry, import_job_start
+
+router = Router(tags=["imports"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut}
+
+
+def _urls(job: ImportJob) -> dict:
+    return {
+        "status_url": reverse("api:import-detail", kwargs={"task_id": job.task_id}),
+        "events_url": reverse("imports:job-events", kwargs={"task_id": job.task_id}),
+    }
+
+
+def _job_out(job: ImportJob) -> dict:
+    return {
+        **import_event_payload(job=job),
+        **_urls(job),
+        "phase_timings": job.phase_timings,
+        "summary": job.summary,
+        "created_by": job.created_by.get_username(),
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+@router.post(
+    "/imports", response={202: ImportStartOut, **ERRORS}, url_name="import-list-create",
+)
+def import_create(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    kind: Form[str],
+    options: Form[str] = "{}",
+) -> tuple[int, dict]:
+    """Upload a file and queue its import. Answers at once; follow status_url or events_url.
+
+    `options` is a JSON object: `column_map` (field name to column header), `sheet`,
+    `price_list`, `source`, `priority`, `default_store` (store code). Send an
+    `Idempotency-Key` header to make a retried upload return the same job.
+    """
+    try:
+        parsed = json.loads(options or "{}")
+    except json.JSONDecodeError as error:
+        raise ImportRequestError(
+            f"options is not valid JSON ({error.msg} at position {error.pos}).",
+            code=ImportErrorCode.INVALID_OPTIONS,
+        ) from None
+    if not isinstance(parsed, dict):
+        raise ImportRequestError(
+            "options must be a JSON object, such as {\"default_store\": \"S001\"}.",
+            code=ImportErrorCode.INVALID_OPTIONS,
+        )
+    started = import_job_start(
+        actor=request.user, kind=kind, upload=file, options=parsed,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    job = started.job
+    return 202, {"task_id": job.task_id, "status": job.status, **_urls(job)}
+
+
+@router.get("/imports", response=list[ImportJobOut], url_name="import-list")
+def import_list(request: HttpRequest, limit: int = 20) -> list[dict]:
+    """List the most recent imports the caller may see, newest first."""
+    jobs = import_job_list_for_user(user=request.user, limit=max(1, min(limit, 100)))
+    return [_job_out(job) for job in jobs]
+
+
+@router.get("/imports/{uuid:task_id}", response={200: ImportJobOut, **ERRORS}, url_name="import-detail")
+def import_detail(request: HttpRequest, task_id: str) -> dict:
+    """Return one import's status and progress."""
+    return _job_out(import_job_get_for_user(user=request.user, task_id=task_id))
+
+
+@router.post("/imports/{uuid:task_id}/retry", response={202: ImportJobOut, **ERRORS}, url_name="import-retry")
+def import_retry(request: HttpRequest, task_id: str) -> tuple[int, dict]:
+    """Run a failed or cancelled import again; rows already applied are not applied twice."""
+    job = import_job_get_for_user(user=request.user, task_id=task_id)
+    return 202, _job_out(import_job_retry(actor=request.user, job=job))
+
+
+@router.post("/imports/{uuid:task_id}/cancel", response={202: ImportJobOut, **ERRORS}, url_name="import-cancel")
+def import_cancel(request: HttpRequest, task_id: str) -> tuple[int, dict]:
+    """Cancel a queued or running import; a running one stops after its current chunk."""
+    job = import_job_get_for_user(user=request.user, task_id=task_id)
+    return 202, _job_out(import_job_cancel(actor=request.user, job=job))
+
+

@@ -1,0 +1,72 @@
+"""Import progress events: one payload shape for the websocket, the SSE stream and the API."""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.urls import reverse
+
+from imports.models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+GROUP_ALL = "imports.all"
+
+
+def group_for_store(store_id: int) -> str:
+    return f"imports.store.{store_id}"
+
+
+def group_for_user(user_id: int) -> str:
+    return f"imports.user.{user_id}"
+
+
+def import_event_payload(*, job: ImportJob) -> dict:
+    """Return the public state of a job, as events and the status endpoint carry it."""
+    has_report = job.rows_bad > 0 and job.is_finished
+    return {
+        "task_id": str(job.task_id),
+        "kind": job.kind,
+        "file_name": job.original_name,
+        "status": job.status,
+        "rows_total": job.rows_total,
+        "rows_ok": job.rows_ok,
+        "rows_bad": job.rows_bad,
+        "rows_done": job.rows_done,
+        "pct": job.pct,
+        "throughput_rps": job.throughput_rps,
+        "eta_seconds": job.eta_seconds,
+        "failure_code": job.failure_code or None,
+        "failure_reason": job.failure_reason or None,
+        "error_report_url": (
+            reverse("imports:job-errors", kwargs={"task_id": job.task_id}) if has_report else None
+        ),
+        "updated_at": job.updated_at.isoformat() if job.updated_at else None,
+    }
+
+
+def import_event_send(*, job: ImportJob) -> None:
+    """Push a job's state to every websocket group that may see it.
+
+    A lost event costs nothing but latency: readers fall back to the job row. So a failing
+    channel layer is logged and otherwise ignored.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    store_ids = job.store_ids_cached()
+    # created_by and store_ids let each consumer apply the same visibility rule as
+    # import_jobs_for_user(); they are not part of the public event.
+    message = {
+        "type": "import.event",
+        "event": import_event_payload(job=job),
+        "created_by": job.created_by_id,
+        "store_ids": store_ids,
+    }
+    groups = [GROUP_ALL, group_for_user(job.created_by_id)]
+    groups += [group_for_store(store_id) for store_id in store_ids]
+    try:
+        for group in groups:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:  # noqa: BLE001 - any layer fault only delays the progress bar
+        logger.warning("import.event_send_failed task_id=%s", job.task_id, exc_info=True)

@@ -1,0 +1,73 @@
+"""Import a file from disk, printing its progress, and exit non-zero unless it is done."""
+
+import json
+import threading
+from pathlib import Path
+
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
+
+from imports.management.commands._progress import job_follow, job_outcome, user_resolve
+from imports.models import ImportKind
+from imports.pipeline.runner import import_job_run
+from imports.services import import_job_start
+from ops_portal.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Import a products, pricelist, stock or sales file and show its progress."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", help="CSV, TSV or XLSX file to import.")
+        parser.add_argument("--kind", required=True, choices=ImportKind.values, help="What the file contains.")
+        parser.add_argument("--user", help="Username the import runs as (default: the first superuser).")
+        parser.add_argument("--default-store", help="Store code for sales rows that name no store.")
+        parser.add_argument("--sheet", help="XLSX sheet to read (default: the first).")
+        parser.add_argument("--price-list", help="Price list name for pricelist files without a price_list column.")
+        parser.add_argument("--column-map", default="{}",
+                            help='JSON object of field name to column header, such as \'{"sku": "Item"}\'.')
+        parser.add_argument("--worker", action="store_true",
+                            help="Queue the job for the Celery worker instead of running it in this process.")
+
+    def handle(self, *args, **options) -> None:
+        path = Path(options["path"])
+        if not path.is_file():
+            raise CommandError(f"File {path} was not found. Check the path.")
+        try:
+            column_map = json.loads(options["column_map"])
+        except json.JSONDecodeError as error:
+            raise CommandError(f"--column-map is not valid JSON: {error.msg}.") from None
+        job_options = {
+            "column_map": column_map,
+            "default_store": options["default_store"],
+            "sheet": options["sheet"],
+            "price_list": options["price_list"],
+        }
+        user = user_resolve(options["user"])
+
+        try:
+            with path.open("rb") as handle:
+                started = import_job_start(
+                    actor=user, kind=options["kind"], upload=File(handle, name=path.name),
+                    options={key: value for key, value in job_options.items() if value},
+                    dispatch=options["worker"],
+                )
+        except DomainError as error:
+            raise CommandError(error.message) from None
+        job = started.job
+        self.stdout.write(f"Import {job.task_id} of {path.name} ({options['kind']}) queued.")
+
+        runner = None
+        if not options["worker"]:
+            runner = threading.Thread(target=_run, args=(job.pk,), daemon=True)
+            runner.start()
+        job = job_follow(job, self.stdout, runner=runner)
+        job_outcome(job, self.stdout, self.style)
+
+
+def _run(job_id: int) -> None:
+    try:
+        import_job_run(job_id=job_id)
+    finally:
+        close_old_connections()

@@ -1,0 +1,52 @@
+"""Run an import again: a failed or cancelled one resumes, a finished one starts anew."""
+
+import threading
+import uuid
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from imports.management.commands._progress import job_follow, job_outcome, user_resolve
+from imports.management.commands.import_file import _run
+from imports.models import ImportJob, ImportStatus
+from imports.services import import_job_rerun, import_job_retry
+from ops_portal.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Run an import again by its task id (or numeric id) and show its progress."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("job", help="Task id (UUID) or numeric id of the import.")
+        parser.add_argument("--user", help="Username the rerun runs as (default: the first superuser).")
+        parser.add_argument("--worker", action="store_true",
+                            help="Queue the job for the Celery worker instead of running it here.")
+
+    def handle(self, *args, **options) -> None:
+        job = job_find(options["job"])
+        user = user_resolve(options["user"])
+        try:
+            if job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED):
+                job = import_job_retry(actor=user, job=job, dispatch=options["worker"])
+            else:
+                job = import_job_rerun(actor=user, job=job, dispatch=options["worker"])
+        except DomainError as error:
+            raise CommandError(error.message) from None
+        self.stdout.write(f"Import {job.task_id} queued.")
+        runner = None
+        if not options["worker"]:
+            runner = threading.Thread(target=_run, args=(job.pk,), daemon=True)
+            runner.start()
+        job = job_follow(job, self.stdout, runner=runner)
+        job_outcome(job, self.stdout, self.style)
+
+
+def job_find(identifier: str) -> ImportJob:
+    """Return the import with this numeric id or task id; raise CommandError when there is none."""
+    identifier = identifier.strip()
+    try:
+        lookup = {"pk": int(identifier)} if identifier.isdigit() else {"task_id": uuid.UUID(identifier)}
+        return ImportJob.objects.get(**lookup)
+    except (ImportJob.DoesNotExist, ValueError):
+        raise CommandError(
+            f"Import {identifier} was not found. `manage.py import_status` lists the imports."
+        ) from None

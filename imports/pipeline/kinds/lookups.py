@@ -1,0 +1,83 @@
+"""Database lookups that validation makes once per chunk instead of once per row."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from inventory.access import store_ids_for_user
+from inventory.models import Product, SaleLine, SerialStatus, SerialUnit, Store
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    id: int
+    sku: str
+    is_serialized: bool
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    id: int
+    serial: str
+    product_id: int
+    store_id: int
+    status: str
+
+
+class StoreDirectory:
+    """Every store by code, and which of them the job's user may act on."""
+
+    def __init__(self, user: AbstractBaseUser) -> None:
+        self.by_code = {
+            store.code.casefold(): store
+            for store in Store.objects.only("id", "code", "name", "is_active")
+        }
+        self.allowed_ids = store_ids_for_user(user)
+
+    def find(self, code: str) -> Store | None:
+        return self.by_code.get(code.strip().casefold())
+
+    def allowed(self, store: Store) -> bool:
+        return self.allowed_ids is None or store.pk in self.allowed_ids
+
+
+def products_by_sku(skus: set[str]) -> dict[str, ProductRef]:
+    """Return the products of the given SKUs, by SKU."""
+    found: dict[str, ProductRef] = {}
+    sku_list = sorted(skus)
+    for start in range(0, len(sku_list), 2_000):
+        rows = Product.objects.filter(sku__in=sku_list[start:start + 2_000]).values_list(
+            "id", "sku", "is_serialized"
+        )
+        for pk, sku, is_serialized in rows:
+            found[sku] = ProductRef(pk, sku, is_serialized)
+    return found
+
+
+def units_by_serial(serials: set[str]) -> dict[str, UnitRef]:
+    """Return the serial units of the given serials, by serial."""
+    found: dict[str, UnitRef] = {}
+    serial_list = sorted(serials)
+    for start in range(0, len(serial_list), 2_000):
+        rows = SerialUnit.objects.filter(serial__in=serial_list[start:start + 2_000]).values_list(
+            "id", "serial", "product_id", "store_id", "status"
+        )
+        for pk, serial, product_id, store_id, status in rows:
+            found[serial] = UnitRef(pk, serial, product_id, store_id, status)
+    return found
+
+
+def sold_unit_sales(unit_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Return, per sold unit id, the id and day of the sale that sold it."""
+    result: dict[int, tuple[int, str]] = {}
+    lines = (
+        SaleLine.objects.filter(serial_unit_id__in=unit_ids, quantity__gt=0)
+        .select_related("sale")
+        .order_by("sale__sold_at")
+    )
+    for line in lines:
+        result[line.serial_unit_id] = (line.sale_id, f"{line.sale.sold_at:%-d %b %Y}")
+    return result
+
+
+SOLD = SerialStatus.SOLD

@@ -1,0 +1,130 @@
+"""Product imports: upsert by SKU. A later row of the same SKU wins over an earlier one."""
+
+from collections.abc import Callable
+
+from django.db import transaction
+
+from imports.models import ImportKind, StagedProduct
+from imports.pipeline.kinds.base import ChunkResult, KindHandler, RowErrors
+from imports.pipeline.progress import ProgressReporter
+from imports.problems import ImportErrorCode
+from imports.readers import RawRow
+from imports.values import bool_parse, quantity_parse, sku_parse, text_parse
+from inventory.models import Product, StockLevel
+
+FINALIZE_CHUNK = 2_000
+
+
+class ProductsHandler(KindHandler):
+    kind = ImportKind.PRODUCTS
+    staged_model = StagedProduct
+
+    def __init__(self, job) -> None:
+        super().__init__(job)
+        self.first_row_of_sku: dict[str, int] = {}
+
+    def validate_chunk(self, rows: list[RawRow]) -> ChunkResult:
+        result = ChunkResult()
+        for raw in rows:
+            errors = self.read_error(raw) or RowErrors(self, raw)
+            values = None if errors else self._row_parse(raw, errors)
+            if errors:
+                result.errors += errors.items
+                result.rows_bad += 1
+                continue
+            if values["sku"] in self.first_row_of_sku:
+                self.count("rows_repeating_sku")
+            else:
+                self.first_row_of_sku[values["sku"]] = raw.number
+            result.rows_ok += 1
+            result.staged.append((
+                self.job.pk, raw.number, values["sku"], values["name"], values["category"] or "",
+                values["serialized"], values["barcode"] or "", values["threshold"],
+            ))
+        return result
+
+    def _row_parse(self, raw: RawRow, errors: RowErrors) -> dict:
+        values = {
+            "sku": self.parse(raw, errors, "sku", sku_parse, required=True),
+            "name": self.parse(raw, errors, "name", lambda v: text_parse(v, max_length=255), required=True),
+            "category": self.parse(raw, errors, "category", lambda v: text_parse(v, max_length=100)),
+            "serialized": self.parse(raw, errors, "serialized", bool_parse),
+            "barcode": self.parse(raw, errors, "barcode", lambda v: text_parse(v, max_length=64)),
+            "threshold": self.parse(raw, errors, "low_stock_threshold", quantity_parse),
+        }
+        if values["threshold"] is not None and values["threshold"] < 0:
+            errors.add("low_stock_threshold", values["threshold"], ImportErrorCode.QUANTITY_INVALID,
+                       f"Low-stock threshold {values['threshold']} is negative. Enter zero or more.")
+        return values
+
+    def finalize_total(self) -> int:
+        return StagedProduct.objects.filter(job=self.job).count()
+
+    def finalize(self, *, reporter: ProgressReporter, cancel_check: Callable[[], None]) -> None:
+        after = int((self.job.checkpoint or {}).get("row_after") or 0)
+        done = StagedProduct.objects.filter(job=self.job, row_number__lte=after).count()
+        while rows := list(
+            StagedProduct.objects.filter(job=self.job, row_number__gt=after)
+            .order_by("row_number")[:FINALIZE_CHUNK]
+        ):
+            self._chunk_apply(rows)
+            after = rows[-1].row_number
+            done += len(rows)
+            reporter.advance(done)
+            cancel_check()
+        reporter.advance(done, force=True)
+
+    def _chunk_apply(self, rows: list[StagedProduct]) -> None:
+        latest: dict[str, StagedProduct] = {}
+        for row in rows:
+            latest[row.sku] = row
+        with transaction.atomic():
+            existing = {
+                product.sku: product
+                for product in Product.objects.select_for_update().filter(sku__in=list(latest))
+            }
+            stocked = set(
+                StockLevel.objects.filter(product__in=existing.values(), on_hand__gt=0)
+                .values_list("product__sku", flat=True)
+            )
+            created, updated = [], []
+            for sku, row in latest.items():
+                product = existing.get(sku)
+                if product is None:
+                    created.append(Product(
+                        sku=sku, name=row.name, category=row.category,
+                        is_serialized=bool(row.is_serialized), barcode=row.barcode,
+                        low_stock_threshold=row.low_stock_threshold or 0,
+                    ))
+                    continue
+                if self._product_update(product, row, stocked):
+                    updated.append(product)
+            Product.objects.bulk_create(created)
+            if updated:
+                Product.objects.bulk_update(
+                    updated, ["name", "category", "is_serialized", "barcode", "low_stock_threshold"]
+                )
+            self.job.checkpoint = {**(self.job.checkpoint or {}), "row_after": rows[-1].row_number}
+            type(self.job).objects.filter(pk=self.job.pk).update(checkpoint=self.job.checkpoint)
+        self.count("products_created", len(created))
+        self.count("products_updated", len(updated))
+
+    def _product_update(self, product: Product, row: StagedProduct, stocked: set[str]) -> bool:
+        before = (product.name, product.category, product.is_serialized, product.barcode,
+                  product.low_stock_threshold)
+        product.name = row.name
+        if row.category:
+            product.category = row.category
+        if row.barcode:
+            product.barcode = row.barcode
+        if row.low_stock_threshold is not None:
+            product.low_stock_threshold = row.low_stock_threshold
+        if row.is_serialized is not None and row.is_serialized != product.is_serialized:
+            if product.sku in stocked:
+                # Stock counted one way cannot be reinterpreted; the flag keeps its value.
+                self.count("serialized_flag_kept")
+            else:
+                product.is_serialized = row.is_serialized
+        after = (product.name, product.category, product.is_serialized, product.barcode,
+                 product.low_stock_threshold)
+        return before != after

@@ -1,0 +1,287 @@
+"""Sales history imports: receipts with their lines, upserted by store, receipt and position.
+
+A line is identified by its store, its receipt number and its position within the
+receipt in file order, so the same receipt imported again updates its lines instead of
+adding them. Negative quantities are returns. History describes the past: it does not
+change stock levels or serial unit statuses, which stock counts set.
+"""
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from imports.models import ImportJob, ImportKind, StagedSale
+from imports.pipeline.kinds.base import ChunkResult, KindHandler, RowErrors
+from imports.pipeline.kinds.lookups import StoreDirectory, products_by_sku, units_by_serial
+from imports.pipeline.progress import ProgressReporter
+from imports.problems import ImportErrorCode
+from imports.readers import RawRow
+from imports.problems import ValueProblem
+from imports.values import (
+    datetime_parse,
+    quantity_parse,
+    serial_parse,
+    sku_parse,
+    text_parse,
+)
+from inventory.models import PaymentMethod, Sale, SaleLine
+
+FINALIZE_RECEIPTS = 1_000
+CENT = Decimal("0.01")
+PAYMENT_SYNONYMS = {
+    "cash": PaymentMethod.CASH, "bar": PaymentMethod.CASH,
+    "card": PaymentMethod.CARD, "credit": PaymentMethod.CARD, "creditcard": PaymentMethod.CARD,
+    "debit": PaymentMethod.CARD, "debitcard": PaymentMethod.CARD, "visa": PaymentMethod.CARD,
+    "mastercard": PaymentMethod.CARD, "amex": PaymentMethod.CARD, "ec": PaymentMethod.CARD,
+    "mobile": PaymentMethod.MOBILE, "wallet": PaymentMethod.MOBILE,
+    "mobilewallet": PaymentMethod.MOBILE, "applepay": PaymentMethod.MOBILE,
+    "googlepay": PaymentMethod.MOBILE, "voucher": PaymentMethod.VOUCHER,
+    "giftcard": PaymentMethod.VOUCHER, "coupon": PaymentMethod.VOUCHER,
+}
+
+
+def payment_method_parse(value) -> str:
+    """Return the payment method a cell names, accepting common synonyms."""
+    key = "".join(char for char in str(value).casefold() if char.isalnum())
+    method = PAYMENT_SYNONYMS.get(key)
+    if method is None:
+        raise ValueProblem(
+            "payment_method_invalid",
+            f"Payment method {value!r} is unknown. Use cash, card, mobile or voucher.",
+        )
+    return method
+
+
+class SalesHandler(KindHandler):
+    kind = ImportKind.SALES
+    staged_model = StagedSale
+    number_fields = ("unit_price", "discount")
+    date_fields = ("sold_at",)
+
+    def __init__(self, job: ImportJob) -> None:
+        super().__init__(job)
+        self.stores: StoreDirectory | None = None
+        # NOTE: one counter per receipt is kept in memory to number its lines in file order.
+        self.positions: dict[tuple[int, str], int] = {}
+
+    def columns_check(self) -> None:
+        from imports.errors import ImportJobFailed
+
+        if not self.has_column("store") and self.job.default_store_id is None:
+            raise ImportJobFailed(
+                "The file has no store column. Add one, or choose a default store for the import.",
+                code=ImportErrorCode.COLUMN_MISSING,
+            )
+        if not self.has_column("sku") and not self.has_column("serial"):
+            raise ImportJobFailed(
+                "The file has neither a sku nor a serial column. Add one of them, or map one "
+                "in the column map.",
+                code=ImportErrorCode.COLUMN_MISSING,
+            )
+
+    def validate_chunk(self, rows: list[RawRow]) -> ChunkResult:
+        if self.stores is None:
+            self.stores = StoreDirectory(self.job.created_by)
+        result = ChunkResult()
+        parsed = []
+        for raw in rows:
+            errors = self.read_error(raw) or RowErrors(self, raw)
+            parsed.append((raw, errors, None if errors else self._row_parse(raw, errors)))
+        products = products_by_sku({v["sku"] for _, _, v in parsed if v and v["sku"]})
+        units = units_by_serial({v["serial"] for _, _, v in parsed if v and v["serial"]})
+        for raw, errors, values in parsed:
+            if values is not None and not errors:
+                self._row_resolve(errors, values, products, units)
+            if errors:
+                result.errors += errors.items
+                result.rows_bad += 1
+                continue
+            key = (values["store_id"], values["receipt"])
+            self.positions[key] = position = self.positions.get(key, 0) + 1
+            result.rows_ok += 1
+            result.store_ids.add(values["store_id"])
+            result.staged.append((
+                self.job.pk, raw.number, values["store_id"], values["receipt"], position,
+                values["sold_at"], values["product_id"], values["unit_id"], values["quantity"],
+                values["unit_price"], values["discount"], values["payment_method"],
+            ))
+        return result
+
+    def _row_parse(self, raw: RawRow, errors: RowErrors) -> dict:
+        def moment(value):
+            naive = datetime_parse(value, self.order, date1904=self.table.date1904)
+            return timezone.make_aware(naive) if timezone.is_naive(naive) else naive
+
+        values = {
+            "receipt": self.parse(raw, errors, "receipt", lambda v: text_parse(v, max_length=64), required=True),
+            "sold_at": self.parse(raw, errors, "sold_at", moment, required=True),
+            "store": self.parse(raw, errors, "store", str),
+            "sku": self.parse(raw, errors, "sku", sku_parse),
+            "serial": self.parse(raw, errors, "serial", serial_parse),
+            "quantity": self.parse(raw, errors, "qty", lambda v: quantity_parse(v, self.style), required=True),
+            "unit_price": self.parse(raw, errors, "unit_price", self.money, required=True),
+            "discount": self.parse(raw, errors, "discount", self.money, default=Decimal("0")),
+            "payment_method": self.parse(raw, errors, "payment_method", payment_method_parse,
+                                         default=PaymentMethod.CASH),
+        }
+        if values["quantity"] == 0:
+            errors.add("qty", 0, ImportErrorCode.QUANTITY_INVALID,
+                       "Quantity 0 sells nothing. Enter the quantity sold, or a negative one for a return.")
+        if values["unit_price"] is not None and values["unit_price"] < 0:
+            errors.add("unit_price", values["unit_price"], ImportErrorCode.NUMBER_INVALID,
+                       f"Unit price {values['unit_price']} is negative. Enter zero or more; "
+                       "a return has a negative quantity instead.")
+        if values["discount"] is not None and values["discount"] < 0:
+            errors.add("discount", values["discount"], ImportErrorCode.NUMBER_INVALID,
+                       f"Discount {values['discount']} is negative. Enter zero or more.")
+        if not values["sku"] and not values["serial"] and not errors:
+            errors.add("sku", "", ImportErrorCode.VALUE_MISSING,
+                       f"Row {raw.number} has neither a SKU nor a serial. Fill in one of them.")
+        return values
+
+    def _row_resolve(self, errors, values, products, units) -> None:
+        code = values["store"]
+        if code:
+            store = self.stores.find(code)
+            if store is None:
+                errors.add("store", code, "store_unknown",
+                           f"Store {code} is not known. Fix the code or add the store in the admin.")
+                return
+        else:
+            store = self.job.default_store
+            if store is None:
+                errors.add("store", "", ImportErrorCode.VALUE_MISSING,
+                           "The row names no store and the import has no default store.")
+                return
+        if not self.stores.allowed(store):
+            errors.add("store", store.code, "store_not_allowed",
+                       f"Store {store.code} is not one of your stores. Ask back office to import it.")
+            return
+        values["store_id"] = store.pk
+
+        unit = units.get(values["serial"]) if values["serial"] else None
+        if values["serial"] and unit is None:
+            errors.add("serial", values["serial"], "serial_unknown",
+                       f"Serial {values['serial']} is not known. Import the unit with a stock count first.")
+            return
+        product = products.get(values["sku"]) if values["sku"] else None
+        if values["sku"] and product is None:
+            errors.add("sku", values["sku"], "sku_unknown",
+                       f"SKU {values['sku']} is not known. Import it as a product first.")
+            return
+        if unit is not None and product is not None and unit.product_id != product.id:
+            errors.add("serial", values["serial"], "serial_other_product",
+                       f"Serial {values['serial']} belongs to another SKU than {values['sku']}.")
+            return
+        values["product_id"] = product.id if product is not None else unit.product_id
+        values["unit_id"] = unit.id if unit is not None else None
+        gross = abs(values["unit_price"] * values["quantity"])
+        if values["discount"] > gross:
+            errors.add("discount", values["discount"], ImportErrorCode.NUMBER_INVALID,
+                       f"Discount {values['discount']} is more than the line total {gross}.")
+
+    # Finalizing.
+
+    def finalize_total(self) -> int:
+        return StagedSale.objects.filter(job=self.job).values("store_id", "receipt").distinct().count()
+
+    def finalize(self, *, reporter: ProgressReporter, cancel_check: Callable[[], None]) -> None:
+        after = tuple((self.job.checkpoint or {}).get("receipt_after") or (0, ""))
+        receipts = (
+            StagedSale.objects.filter(job=self.job).values_list("store_id", "receipt")
+            .distinct().order_by("store_id", "receipt")
+        )
+        done = 0
+        chunk: list[tuple[int, str]] = []
+        for key in receipts.iterator(chunk_size=FINALIZE_RECEIPTS):
+            done += 1
+            if key <= after:
+                continue
+            chunk.append(key)
+            if len(chunk) >= FINALIZE_RECEIPTS:
+                self._chunk_apply(chunk)
+                chunk = []
+                reporter.advance(done)
+                cancel_check()
+        if chunk:
+            self._chunk_apply(chunk)
+        reporter.advance(done, force=True)
+
+    def _chunk_apply(self, keys: list[tuple[int, str]]) -> None:
+        store_ids = {store_id for store_id, _ in keys}
+        receipts = {receipt for _, receipt in keys}
+        wanted = set(keys)
+        rows = [
+            row for row in StagedSale.objects.filter(
+                job=self.job, store_id__in=store_ids, receipt__in=receipts
+            ).order_by("store_id", "receipt", "position")
+            if (row.store_id, row.receipt) in wanted
+        ]
+        with transaction.atomic():
+            sales = self._sales_upsert(rows, keys)
+            self._lines_upsert(rows, sales)
+            for sale in sales.values():
+                total = sale.lines.aggregate(total=Sum("line_total"))["total"] or Decimal("0")
+                if sale.total != total:
+                    Sale.objects.filter(pk=sale.pk).update(total=total)
+            self.job.checkpoint = {**(self.job.checkpoint or {}), "receipt_after": list(keys[-1])}
+            ImportJob.objects.filter(pk=self.job.pk).update(checkpoint=self.job.checkpoint)
+
+    def _sales_upsert(self, rows: list[StagedSale], keys) -> dict[tuple[int, str], Sale]:
+        first: dict[tuple[int, str], StagedSale] = {}
+        for row in rows:
+            first.setdefault((row.store_id, row.receipt), row)
+        existing = {
+            (sale.store_id, sale.receipt_number): sale
+            for sale in Sale.objects.select_for_update().filter(
+                store_id__in={key[0] for key in keys}, receipt_number__in={key[1] for key in keys}
+            )
+        }
+        created = []
+        for key, row in first.items():
+            if key not in existing:
+                sale = Sale(store_id=row.store_id, receipt_number=row.receipt, sold_at=row.sold_at,
+                            payment_method=row.payment_method, created_by_id=self.job.created_by_id)
+                created.append(sale)
+                existing[key] = sale
+        Sale.objects.bulk_create(created)
+        if any(sale.pk is None for sale in created):
+            # Backends that return no ids from bulk inserts: read them back.
+            for sale in Sale.objects.filter(
+                store_id__in={key[0] for key in keys}, receipt_number__in={key[1] for key in keys}
+            ):
+                existing[(sale.store_id, sale.receipt_number)] = sale
+        self.count("sales_created", len(created))
+        return existing
+
+    def _lines_upsert(self, rows: list[StagedSale], sales) -> None:
+        sale_ids = [sale.pk for sale in sales.values()]
+        existing = {
+            (line.sale_id, line.position): line
+            for line in SaleLine.objects.select_for_update().filter(sale_id__in=sale_ids)
+        }
+        created, updated = [], []
+        fields = ["product_id", "serial_unit_id", "quantity", "unit_price", "discount", "line_total"]
+        for row in rows:
+            sale = sales[(row.store_id, row.receipt)]
+            total = (row.unit_price * row.quantity - row.discount).quantize(CENT)
+            if row.quantity < 0:
+                total = (row.unit_price * row.quantity + row.discount).quantize(CENT)
+            values = {"product_id": row.product_id, "serial_unit_id": row.serial_unit_id,
+                      "quantity": row.quantity, "unit_price": row.unit_price,
+                      "discount": row.discount, "line_total": total}
+            line = existing.get((sale.pk, row.position))
+            if line is None:
+                created.append(SaleLine(sale_id=sale.pk, position=row.position, **values))
+            elif any(getattr(line, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(line, name, value)
+                updated.append(line)
+        SaleLine.objects.bulk_create(created)
+        if updated:
+            SaleLine.objects.bulk_update(updated, fields)
+        self.count("lines_created", len(created))
+        self.count("lines_updated", len(updated))

@@ -1,0 +1,194 @@
+"""The import pipeline: parse, validate, load and finalize one job, reporting progress.
+
+A job may run more than once: after a retry, or when its worker died and the job was
+queued again. Parsing, validating and loading touch only the job's own staging rows and
+error rows, which are cleared first, so they start over. Finalizing resumes after its
+last committed checkpoint, and every live write is keyed by job and row, so a second
+run never writes a row, a serial or a ledger entry twice.
+"""
+
+import datetime
+import logging
+from itertools import islice
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from imports.errors import ImportErrorCode, ImportJobFailed
+from imports.models import ImportJob, ImportRowError, ImportStatus, RUNNING_STATUSES
+from imports.pipeline.kinds import handler_for_job
+from imports.pipeline.progress import ProgressReporter
+from imports.pipeline.staging import (
+    StagingWriter,
+    staging_clear,
+    staging_files,
+    staging_load,
+    staging_remove_files,
+)
+from imports.readers import ImportFileError, open_table
+
+logger = logging.getLogger(__name__)
+
+VALIDATE_CHUNK_ROWS = 5_000
+# A running job whose worker has not written progress for this long is taken to be dead.
+STALE_AFTER = datetime.timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+
+
+class JobCancelled(Exception):
+    pass
+
+
+def import_jobs_stale() -> list[ImportJob]:
+    """Return running jobs whose heartbeat stopped, and queued jobs never picked up."""
+    cutoff = timezone.now() - STALE_AFTER
+    return list(
+        ImportJob.objects.filter(status__in=RUNNING_STATUSES, heartbeat_at__lt=cutoff)
+        .exclude(cancel_requested=True)
+        .order_by("pk")
+    )
+
+
+def import_job_run(*, job_id: int) -> None:
+    """Run one job to its end: done, failed or cancelled."""
+    job = _job_claim(job_id)
+    if job is None:
+        return
+    reporter = ProgressReporter(job)
+    try:
+        _phases_run(job, reporter)
+    except JobCancelled:
+        reporter.finish(ImportStatus.CANCELLED, summary=job.summary)
+        logger.info("import.cancelled task_id=%s", job.task_id)
+    except (ImportJobFailed, ImportFileError) as error:
+        reporter.finish(
+            ImportStatus.FAILED, failure_code=str(error.code), failure_reason=error.message,
+            summary=job.summary,
+        )
+        logger.info("import.failed task_id=%s code=%s", job.task_id, error.code)
+    except Exception:
+        logger.exception("import.worker_fault task_id=%s attempt=%s", job.task_id, job.attempts)
+        reporter.finish(
+            ImportStatus.FAILED,
+            failure_code=ImportErrorCode.WORKER_FAULT,
+            failure_reason=(
+                "The import stopped on an unexpected error in the worker. Nothing it had not "
+                "finished was applied. Retry the import; if it fails again, give the task id "
+                "to your administrator, who finds the cause in the worker log."
+            ),
+            summary=job.summary,
+        )
+    finally:
+        if job.is_finished:
+            staging_remove_files(job=job)
+
+
+def _job_claim(job_id: int) -> ImportJob | None:
+    """Mark the job as taken by this worker, unless it is finished or another one runs it."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return None
+        fresh = job.heartbeat_at and timezone.now() - job.heartbeat_at < STALE_AFTER
+        if fresh:
+            logger.info("import.already_running task_id=%s", job.task_id)
+            return None
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status = ImportStatus.FAILED
+            job.failure_code = ImportErrorCode.WORKER_FAULT
+            job.failure_reason = (
+                f"The import was started {job.attempts} times and never finished. "
+                "Check the worker log for what stops it, then retry."
+            )
+            job.finished_at = timezone.now()
+            job.save()
+            return None
+        job.attempts += 1
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.save(update_fields=["attempts", "started_at", "heartbeat_at", "updated_at"])
+    logger.info("import.started task_id=%s attempt=%s", job.task_id, job.attempts)
+    return job
+
+
+def _cancel_check(job: ImportJob) -> None:
+    if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+        raise JobCancelled
+
+
+def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
+    handler = handler_for_job(job)
+    resuming = job.checkpoint.get("phase") == ImportStatus.FINALIZING
+
+    if not resuming:
+        table = open_table(Path(job.file.path), sheet=job.options.get("sheet"))
+        _phase_parse(job, reporter, handler, table)
+        _cancel_check(job)
+        _phase_validate(job, reporter, handler, table)
+        _cancel_check(job)
+        _phase_load(job, reporter, handler)
+        _cancel_check(job)
+        job.checkpoint = {"phase": ImportStatus.FINALIZING}
+        ImportJob.objects.filter(pk=job.pk).update(checkpoint=job.checkpoint)
+
+    total = handler.finalize_total()
+    reporter.phase_start(ImportStatus.FINALIZING, total=total)
+    handler.finalize(reporter=reporter, cancel_check=lambda: _cancel_check(job))
+    staging_clear(job=job, model=handler.staged_model)
+    job.summary = {**job.summary, **handler.summary()}
+    reporter.finish(ImportStatus.DONE, summary=job.summary)
+    logger.info(
+        "import.done task_id=%s rows_ok=%s rows_bad=%s", job.task_id, job.rows_ok, job.rows_bad
+    )
+
+
+def _phase_parse(job: ImportJob, reporter: ProgressReporter, handler, table) -> None:
+    reporter.phase_start(ImportStatus.PARSING, total=0)
+    handler.columns_bind(table)
+    count = 0
+    for raw_row in table.rows_iter():
+        handler.observe(raw_row)
+        count += 1
+        if count % VALIDATE_CHUNK_ROWS == 0:
+            reporter.advance(count)
+    handler.formats_decide()
+    job.rows_total = count
+    job.file_format = table.format
+    job.summary = {**job.summary, **handler.summary()}
+    ImportJob.objects.filter(pk=job.pk).update(
+        file_format=job.file_format, summary=job.summary, rows_total=count
+    )
+    reporter.advance(count, force=True)
+
+
+def _phase_validate(job: ImportJob, reporter: ProgressReporter, handler, table) -> None:
+    reporter.phase_start(ImportStatus.VALIDATING, total=job.rows_total or 0)
+    ImportRowError.objects.filter(job=job).delete()
+    job.rows_ok = job.rows_bad = 0
+    writer = StagingWriter(job)
+    done = 0
+    rows = table.rows_iter()
+    while chunk := list(islice(rows, VALIDATE_CHUNK_ROWS)):
+        result = handler.validate_chunk(chunk)
+        writer.write(result.staged)
+        if result.errors:
+            ImportRowError.objects.bulk_create(result.errors, ignore_conflicts=True)
+        if result.store_ids:
+            job.stores.add(*result.store_ids)
+            job.__dict__.pop("_store_ids", None)
+        job.rows_ok += result.rows_ok
+        job.rows_bad += result.rows_bad
+        done += len(chunk)
+        reporter.advance(done)
+        _cancel_check(job)
+    writer.close()
+    reporter.advance(done, force=True)
+
+
+def _phase_load(job: ImportJob, reporter: ProgressReporter, handler) -> None:
+    reporter.phase_start(ImportStatus.LOADING, total=job.rows_ok)
+    staging_load(
+        job=job, model=handler.staged_model, files=staging_files(job),
+        on_progress=lambda loaded: reporter.advance(loaded, force=True),
+    )

@@ -1,0 +1,44 @@
+"""Ninja schemas of the imports API."""
+
+import datetime
+import uuid
+
+from ninja import Schema
+
+
+class ImportStartOut(Schema):
+    task_id: uuid.UUID
+    status: str
+    status_url: str
+    events_url: str
+
+
+class ImportJobOut(Schema):
+    task_id: uuid.UUID
+    kind: str
+    file_name: str
+    status: str
+    rows_total: int | None
+    rows_ok: int
+    rows_bad: int
+    rows_done: int
+    pct: float
+    throughput_rps: float | None
+    eta_seconds: int | None
+    phase_timings: dict
+    summary: dict
+    failure_code: str | None
+    failure_reason: str | None
+    error_report_url: str | None
+    status_url: str
+    events_url: str
+    created_by: str
+    created_at: datetime.datetime
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    field_errors: dict[str, list[str]]

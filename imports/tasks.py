@@ -1,0 +1,39 @@
+"""Celery tasks of the import pipeline; they run on the `imports` queue."""
+
+import logging
+
+from celery import shared_task
+from django.db import transaction
+
+from imports.models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+IMPORT_QUEUE = "imports"
+RUN_JOB_TASK = "imports.run_job"
+RESUME_STALE_TASK = "imports.resume_stale_jobs"
+
+
+def import_job_enqueue(*, job: ImportJob) -> None:
+    """Queue the job's run once the caller's transaction commits."""
+    job_id = job.pk
+    transaction.on_commit(lambda: run_job.apply_async(args=[job_id], queue=IMPORT_QUEUE))
+
+
+@shared_task(name=RUN_JOB_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_job(job_id: int) -> None:
+    from imports.pipeline.runner import import_job_run
+
+    import_job_run(job_id=job_id)
+
+
+@shared_task(name=RESUME_STALE_TASK, ignore_result=True)
+def resume_stale_jobs() -> int:
+    """Queue again every running job whose worker stopped sending heartbeats."""
+    from imports.pipeline.runner import import_jobs_stale
+
+    jobs = import_jobs_stale()
+    for job in jobs:
+        logger.warning("import.resumed_stale task_id=%s status=%s", job.task_id, job.status)
+        run_job.apply_async(args=[job.pk], queue=IMPORT_QUEUE)
+    return len(jobs)

@@ -1,0 +1,142 @@
+"""Streaming endpoints of the imports API: live events (SSE) and the error report (CSV).
+
+They are plain async Django views rather than ninja operations, so that a slow client
+holds no worker thread while it reads a long stream.
+"""
+
+import asyncio
+import csv
+import io
+import json
+import time
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+
+from imports.events import import_event_payload
+from imports.models import ImportJob, ImportRowError
+from imports.selectors import import_job_get_for_user
+from imports.csv_safety import csv_safe_cell
+from ops_portal.errors import DomainError
+
+POLL_SECONDS = 0.25
+# Every running job sends at least one event per this many seconds, even without change.
+HEARTBEAT_SECONDS = 1.0
+# A stream ends after this long; EventSource reconnects with Last-Event-ID by itself.
+MAX_STREAM_SECONDS = 30 * 60
+REPORT_BATCH_ROWS = 2_000
+REPORT_COLUMNS = ["row_number", "column", "value", "error_code", "message"]
+
+
+def _not_authenticated() -> JsonResponse:
+    return JsonResponse(
+        {
+            "code": "not_authenticated",
+            "message": "Log in to use the API: the request has no valid session.",
+            "field_errors": {},
+        },
+        status=401,
+    )
+
+
+async def _job_for_request(request: HttpRequest, task_id) -> ImportJob | HttpResponse:
+    user = await request.auser()
+    if not user.is_authenticated:
+        return _not_authenticated()
+    try:
+        return await sync_to_async(import_job_get_for_user)(user=user, task_id=task_id)
+    except DomainError as error:
+        return JsonResponse(error.as_dict(), status=error.status_code)
+
+
+def event_id(job: ImportJob) -> str:
+    """Return the id of the job's current state; it grows with every state change."""
+    return str(int(job.updated_at.timestamp() * 1000))
+
+
+def event_format(job: ImportJob) -> str:
+    name = "import.finished" if job.is_finished else "import.progress"
+    data = json.dumps(import_event_payload(job=job), separators=(",", ":"))
+    return f"id: {event_id(job)}\nevent: {name}\ndata: {data}\n\n"
+
+
+@login_not_required
+async def job_events(request: HttpRequest, task_id) -> HttpResponse:
+    """Stream a job's state as Server-Sent Events until it finishes.
+
+    A state change is sent within POLL_SECONDS, and a running job sends at least one event
+    per HEARTBEAT_SECONDS. The last event is the final state. A client that reconnects
+    with the id of the final state as Last-Event-ID gets 204, which tells EventSource to
+    stop reconnecting.
+    """
+    found = await _job_for_request(request, task_id)
+    if isinstance(found, HttpResponse):
+        return found
+    job = found
+    last_seen = request.headers.get("Last-Event-ID", "")
+    if job.is_finished and last_seen == event_id(job):
+        return HttpResponse(status=204)
+
+    async def stream():
+        yield "retry: 2000\n\n"
+        sent_id, sent_at = last_seen, 0.0
+        ends_at = time.monotonic() + MAX_STREAM_SECONDS
+        current = job
+        while True:
+            now = time.monotonic()
+            changed = event_id(current) != sent_id
+            if changed or now - sent_at >= HEARTBEAT_SECONDS:
+                yield event_format(current)
+                sent_id, sent_at = event_id(current), now
+            if current.is_finished or now >= ends_at:
+                return
+            await asyncio.sleep(POLL_SECONDS)
+            current = await ImportJob.objects.aget(pk=job.pk)
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _csv_line(cells: list) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([csv_safe_cell(cell) for cell in cells])
+    return buffer.getvalue()
+
+
+def _report_batch(job_id: int, after_id: int) -> list[ImportRowError]:
+    return list(
+        ImportRowError.objects.filter(job_id=job_id, id__gt=after_id).order_by("id")[:REPORT_BATCH_ROWS]
+    )
+
+
+@login_not_required
+async def job_errors_csv(request: HttpRequest, task_id) -> HttpResponse:
+    """Stream the error report: one line per problem, then the row's original cells.
+
+    UTF-8 with a byte order mark so that spreadsheet programs detect the encoding, and
+    every cell that a spreadsheet would run as a formula is neutralised.
+    """
+    found = await _job_for_request(request, task_id)
+    if isinstance(found, HttpResponse):
+        return found
+    job = found
+    header = list(job.summary.get("header") or [])
+
+    async def stream():
+        yield "\ufeff" + _csv_line(REPORT_COLUMNS + header)
+        after_id = 0
+        while batch := await sync_to_async(_report_batch)(job.pk, after_id):
+            yield "".join(
+                _csv_line([error.row_number, error.column, error.value, error.code, error.message,
+                           *error.cells])
+                for error in batch
+            )
+            after_id = batch[-1].pk
+
+    stem = job.original_name.rsplit(".", 1)[0] or "import"
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stem}-errors.csv"'
+    return response

@@ -1,0 +1,178 @@
+"""The settlements admin: change lists at a fixed query count, the form and the
+reconciliation action."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from inventory.services import SaleLineIn, sale_record
+from inventory.tests.factories import StoreFactory, UserFactory, back_office_user, stocked_product
+from settlements.models import ReconciliationStatus, Settlement
+from settlements.services import settlement_record
+
+pytestmark = pytest.mark.django_db
+
+CHANGELISTS = ["settlements_settlement", "settlements_settlementline"]
+CHANGELIST_MAX_QUERIES = 10
+
+
+@pytest.fixture
+def superuser():
+    return UserFactory(username="admin-root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def superuser_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+def settlements_add(count: int, *, actor) -> None:
+    today = timezone.localdate()
+    for _ in range(count):
+        settlement_record(
+            actor=actor,
+            store=StoreFactory(),
+            business_date=today,
+            counted={"cash": "100", "card": "250.50"},
+        )
+
+
+def changelist_queries(client, name: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(f"admin:{name}_changelist"))
+    assert response.status_code == 200, name
+    return len(queries)
+
+
+def reconcile_post(client, settlements: list[Settlement]):
+    return client.post(
+        reverse("admin:settlements_settlement_changelist"),
+        {
+            "action": "reconcile_selected",
+            "_selected_action": [str(settlement.pk) for settlement in settlements],
+        },
+        follow=True,
+    )
+
+
+def test_changelist_query_count_fixed(superuser_client, superuser):
+    settlements_add(2, actor=superuser)
+    for name in CHANGELISTS:
+        superuser_client.get(reverse(f"admin:{name}_changelist"))
+    with_two = {name: changelist_queries(superuser_client, name) for name in CHANGELISTS}
+
+    settlements_add(10, actor=superuser)
+    with_twelve = {name: changelist_queries(superuser_client, name) for name in CHANGELISTS}
+
+    for name in CHANGELISTS:
+        assert with_twelve[name] == with_two[name], name
+        assert with_twelve[name] <= CHANGELIST_MAX_QUERIES, name
+
+
+def test_changelist_formats_totals(superuser_client, superuser):
+    settlements_add(1, actor=superuser)
+
+    response = superuser_client.get(reverse("admin:settlements_settlement_changelist"))
+
+    assert "350.50 EUR" in response.content.decode()
+
+
+def test_change_form_opens(superuser_client, superuser):
+    settlements_add(1, actor=superuser)
+    settlement = Settlement.objects.get()
+
+    response = superuser_client.get(
+        reverse("admin:settlements_settlement_change", args=[settlement.pk])
+    )
+
+    assert response.status_code == 200
+
+
+def test_add_is_rejected(superuser_client):
+    response = superuser_client.get(reverse("admin:settlements_settlement_add"))
+
+    assert response.status_code == 403
+
+
+def test_reconcile_action_updates_status(superuser_client, superuser):
+    store = StoreFactory()
+    product = stocked_product(store, on_hand=5, price="19.99")
+    settlement = settlement_record(
+        actor=superuser,
+        store=store,
+        business_date=timezone.localdate(),
+        counted={"cash": "19.99"},
+    )
+    assert settlement.status == ReconciliationStatus.WARN
+    sale_record(
+        actor=superuser,
+        store=store,
+        lines=[SaleLineIn(sku=product.sku)],
+        payment_method="cash",
+    )
+
+    response = reconcile_post(superuser_client, [settlement])
+
+    settlement.refresh_from_db()
+    assert settlement.status == ReconciliationStatus.OK
+    assert settlement.expected_total == Decimal("19.99")
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        f"Reconciled 1 settlement. Status changed: {settlement} WARN to OK."
+    ]
+
+
+def test_reconcile_action_reports_unchanged(superuser_client, superuser):
+    settlements_add(2, actor=superuser)
+
+    response = reconcile_post(superuser_client, list(Settlement.objects.all()))
+
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        "Reconciled 2 settlements. No status changed."
+    ]
+
+
+def test_saving_counted_amount_reconciles(superuser_client, superuser):
+    settlement = settlement_record(
+        actor=superuser,
+        store=StoreFactory(),
+        business_date=timezone.localdate(),
+        counted={"cash": "5"},
+    )
+    line = settlement.lines.get()
+
+    response = superuser_client.post(
+        reverse("admin:settlements_settlement_change", args=[settlement.pk]),
+        {
+            "notes": "Recounted the till",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "1",
+            "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "1000",
+            "lines-0-id": str(line.pk),
+            "lines-0-settlement": str(settlement.pk),
+            "lines-0-payment_method": "cash",
+            "lines-0-counted_amount": "0.50",
+        },
+    )
+
+    assert response.status_code == 302
+    settlement.refresh_from_db()
+    assert settlement.counted_total == Decimal("0.50")
+    assert settlement.status == ReconciliationStatus.OK
+    assert settlement.notes == "Recounted the till"
+
+
+def test_back_office_opens_changelists(client):
+    client.force_login(back_office_user())
+
+    statuses = {
+        name: client.get(reverse(f"admin:{name}_changelist")).status_code for name in CHANGELISTS
+    }
+
+    assert statuses == {name: 200 for name in CHANGELISTS}
