@@ -201,7 +201,11 @@ def _map_resolve(
             )
 
         expected_name = header_normalise(header_name)
-        columns = [index for index, name in enumerate(normalised) if name == expected_name and expected_name]
+        columns = [
+            index
+            for index, name in enumerate(normalised)
+            if name == expected_name and expected_name
+        ]
         if not columns:
             raise ImportFileError(
                 ImportErrorCode.COLUMN_MAP_INVALID,
@@ -234,9 +238,13 @@ def _field_column(
 ) -> int | None:
     own = header_normalise(spec.name)
     aliases = {header_normalise(alias) for alias in spec.aliases} - {own}
-    exact = [index for index, name in enumerate(normalised) if name == own and index not in column_fields]
+    exact = [
+        index for index, name in enumerate(normalised) if name == own and index not in column_fields
+    ]
     alias = [
-        index for index, name in enumerate(normalised) if name in aliases and index not in column_fields
+        index
+        for index, name in enumerate(normalised)
+        if name in aliases and index not in column_fields
     ]
 
     best = exact or alias

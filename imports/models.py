@@ -157,6 +157,9 @@ class StagedProduct(StagedRow):
         constraints = [
             models.UniqueConstraint(fields=["job", "row_number"], name="staged_product_row"),
         ]
+        indexes = [
+            models.Index(fields=["job", "sku", "row_number"], name="staged_product_sku_idx"),
+        ]
 
 
 class StagedPrice(StagedRow):

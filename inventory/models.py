@@ -250,7 +250,9 @@ class Sale(models.Model):
     sold_at = models.DateTimeField(db_index=True)
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    receipt_number = models.CharField(max_length=64, blank=True)
+    receipt_number = models.CharField(
+        max_length=64, null=True, blank=True, help_text="Receipt or invoice number of imported sales."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -260,7 +262,12 @@ class Sale(models.Model):
         ordering = ["-sold_at", "-id"]
         indexes = [
             models.Index(fields=["store", "sold_at"], name="sale_store_sold_idx"),
-            models.Index(fields=["store", "receipt_number"], name="sale_store_receipt_idx"),
+        ]
+        constraints = [
+            # Imports upsert receipts by store and number; till sales have no number.
+            models.UniqueConstraint(
+                fields=["store", "receipt_number"], name="sale_store_receipt_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -269,6 +276,9 @@ class Sale(models.Model):
 
 class SaleLine(models.Model):
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Place of the line in its receipt, for imported sales."
+    )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="sale_lines")
     serial_unit = models.ForeignKey(
         SerialUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="sale_lines"
@@ -282,6 +292,7 @@ class SaleLine(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["sale", "position"], name="sale_line_position_unique"),
             models.CheckConstraint(condition=~Q(quantity=0), name="sale_line_quantity_nonzero"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="sale_line_price"),
             models.CheckConstraint(condition=Q(discount__gte=0), name="sale_line_discount"),

@@ -48,7 +48,9 @@ class CsvTable(Table):
         self.header = []
         self.header_line = 0
 
-        first = next(self._records(), None)
+        records = self._records()
+        first = next(records, None)
+        records.close()
         if first is None:
             return
         number, fields, problem = first
@@ -58,7 +60,7 @@ class CsvTable(Table):
                 f"The header on line {number} cannot be read. {problem.message}",
             )
         header_require_names(fields, f"Line {number}")
-        self.header = fields
+        self.header = [_UNDECODABLE.sub("\ufffd", name) for name in fields]
         self.header_line = number
 
     def rows_iter(self) -> Iterator[RawRow]:
@@ -67,11 +69,25 @@ class CsvTable(Table):
         next(records, None)
 
         for number, fields, problem in records:
+            # Fast path for the usual record: the header's width, no NUL and no surrogate
+            # marking an undecodable byte. ASCII text has none, and str.isascii() is O(1).
+            joined = "".join(fields)
+            if (
+                problem is None
+                and len(fields) == width
+                and "\x00" not in joined
+                and (joined.isascii() or not _UNDECODABLE.search(joined))
+            ):
+                yield RawRow(number, fields, None)
+                continue
+
             if problem is None:
-                problem = _record_problem(number, fields, width, self.encoding, self.delimiter)
+                problem = _record_problem(number, fields, width, self.encoding)
             if problem is None and len(fields) > width:
                 fields = fields[:width]
-            if problem is not None and problem.code == ImportErrorCode.ENCODING:
+            if not joined.isascii():
+                # Lone surrogates cannot be encoded, so they must not reach messages,
+                # the error report or the database.
                 fields = [_UNDECODABLE.sub("\ufffd", field) for field in fields]
             yield RawRow(number, fields, problem)
 
@@ -108,7 +124,7 @@ class CsvTable(Table):
 
                 start = previous_line + 1
                 previous_line = reader.line_num
-                if any(field.strip() for field in fields):
+                if (fields and fields[0].strip()) or any(field.strip() for field in fields):
                     yield start, fields, None
 
 
@@ -174,9 +190,7 @@ def _fits_width(fields: list[str], width: int) -> bool:
     return len(fields) > width and not any(fields[width:])
 
 
-def _record_problem(
-    number: int, fields: list[str], width: int, encoding: str, delimiter: str
-) -> RowProblem | None:
+def _record_problem(number: int, fields: list[str], width: int, encoding: str) -> RowProblem | None:
     joined = "".join(fields)
     if "\x00" in joined:
         return RowProblem(

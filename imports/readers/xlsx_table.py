@@ -1,6 +1,6 @@
 """Read the rows of one XLSX sheet with python-calamine, or with openpyxl when needed.
 
-python-calamine 0.9.1 reads about 9 times as fast as openpyxl's read-only mode but
+python-calamine 0.9.1 reads roughly 10 times as fast as openpyxl's read-only mode but
 loads the whole sheet into memory first (docs/imports-readers.md has the numbers).
 It also has two faults that openpyxl, driven through its streaming sheet parser,
 does not have:
@@ -43,7 +43,7 @@ from imports.readers.table import (
 )
 
 # Uncompressed size of all parts of a workbook above which it is rejected as a
-# possible zip bomb. 200 MB holds well over a million rows of a typical import.
+# possible zip bomb. 200 MB is about 480,000 rows of the benchmark sheet below.
 MAX_UNCOMPRESSED_BYTES = 200 * 1000 * 1000
 
 # Compression ratio of the sheet above which it is rejected. Sheet XML compresses
@@ -53,9 +53,9 @@ MAX_UNCOMPRESSED_BYTES = 200 * 1000 * 1000
 MAX_SHEET_COMPRESSION_RATIO = 100
 RATIO_CHECK_MIN_BYTES = 1024 * 1024
 
-# Largest uncompressed sheet XML that calamine loads; larger sheets stream through
-# openpyxl. Calamine's peak memory is about 1.4 times the sheet XML size (57 MB
-# for the 41 MB sheet above).
+# Largest uncompressed sheet XML that calamine loads, because larger sheets stream
+# through openpyxl. Reading with calamine peaks at about twice the sheet XML size
+# (84 MB for the 41 MB sheet above).
 CALAMINE_MAX_SHEET_BYTES = 64 * 1024 * 1024
 
 # Largest dense grid (rows x columns, counted from A1) that calamine may allocate:
@@ -154,8 +154,8 @@ class XlsxTable(Table):
         if sheet.start is None:
             return
 
-        # iter_rows() yields rows from row 1 but columns from the first used one
-        # (python-calamine 0.9.1); padding restores the column positions.
+        # In python-calamine 0.9.1, iter_rows() yields rows from row 1 but columns from
+        # the first used one, so padding restores the column positions.
         padding = [None] * sheet.start[1]
         for index, values in enumerate(sheet.iter_rows()):
             # _cell_value() inlined: this loop runs once per cell of the sheet.
@@ -238,8 +238,8 @@ def xlsx_table_open(
 class _CachedValueParser(WorkSheetParser):
     """openpyxl's sheet parser, keeping formulas that have no saved value apart from empty cells.
 
-    With data_only=True openpyxl returns None for both; data_only=False would return
-    the formula text and drop the saved values of all the other formula cells.
+    With data_only=True openpyxl returns None for both. With data_only=False it would
+    return the formula text and drop the saved values of all the other formula cells.
     """
 
     date_only_styles: frozenset[int] = frozenset()

@@ -9,7 +9,7 @@ STOCK_HEADER = ["store_code", "sku", "serial", "qty", "cost", "status", "receive
 
 
 @pytest.mark.parametrize("kind", list(KIND_FIELDS))
-def test_no_name_matches_two_fields_of_a_kind(kind):
+def test_aliases_unique_per_kind(kind):
     owners: dict[str, list[str]] = {}
 
     for spec in KIND_FIELDS[kind]:
@@ -78,7 +78,7 @@ def test_alias_matches_field(kind, header_name, field):
     assert match.indexes[field] == len(header) - 1
 
 
-def test_headers_match_after_trimming_and_case_folding():
+def test_headers_trimmed_and_case_folded():
     table = open_table(case_path("15"))
 
     match = columns_match(table.header, "pricelist")
@@ -118,7 +118,7 @@ def test_duplicate_header_names_column_letters():
     assert raised.value.field_errors == {"qty": [message]}
 
 
-def test_two_aliases_of_one_field_are_rejected():
+def test_two_aliases_one_field_rejected():
     header = ["store", "sku", "Quantity", "Units"]
 
     with pytest.raises(ImportFileError) as raised:
@@ -130,7 +130,7 @@ def test_two_aliases_of_one_field_are_rejected():
     assert "qty" in raised.value.message
 
 
-def test_exact_name_wins_over_alias_with_note():
+def test_exact_name_beats_alias():
     table = open_table(case_path("21"))
 
     match = columns_match(table.header, "pricelist")
@@ -171,7 +171,7 @@ def test_every_missing_column_is_reported():
     assert "Column 'price' is missing." in raised.value.message
 
 
-def test_data_in_first_row_is_pointed_out():
+def test_data_row_as_header_hint():
     with pytest.raises(ImportFileError) as raised:
         columns_match(["S014", "PHN-A15-128-BLK", "356465816998392", "1", "161.40"], "stock")
 
@@ -204,7 +204,7 @@ def test_column_map_wins_over_aliases():
     assert match.ignored == ["sku"]
 
 
-def test_column_map_naming_missing_header_is_rejected():
+def test_column_map_missing_header():
     with pytest.raises(ImportFileError) as raised:
         columns_match(["sku", "name"], "products", {"name": "Bezeichnung"})
 
@@ -213,7 +213,7 @@ def test_column_map_naming_missing_header_is_rejected():
     assert "'sku', 'name'" in raised.value.message
 
 
-def test_column_map_naming_unknown_field_is_rejected():
+def test_column_map_unknown_field():
     with pytest.raises(ImportFileError) as raised:
         columns_match(["sku", "name"], "products", {"colour": "name"})
 
@@ -221,7 +221,7 @@ def test_column_map_naming_unknown_field_is_rejected():
     assert "'colour'" in raised.value.message
 
 
-def test_column_map_to_duplicated_header_is_rejected():
+def test_column_map_duplicated_header():
     with pytest.raises(ImportFileError) as raised:
         columns_match(["sku", "Name", "Name"], "products", {"name": "Name"})
 
@@ -237,14 +237,14 @@ def test_unknown_kind_is_rejected():
     assert "products, pricelist, stock, sales" in raised.value.message
 
 
-def test_empty_header_cells_are_not_ignored_names():
+def test_empty_header_cells_not_ignored():
     match = columns_match(["", "sku", "name", "  "], "products")
 
     assert match.indexes == {"sku": 1, "name": 2}
     assert match.ignored == []
 
 
-def test_online_retail_header_matches_sales_and_products():
+def test_online_retail_header_matches():
     table = open_table(shared_data_path("online-retail", "online-retail-head200k.csv"))
 
     sales = columns_match(table.header, "sales", has_default_store=True)

@@ -113,7 +113,7 @@ def bytes_file(directory: str, content: bytes) -> Path:
 
 @PROPERTY_SETTINGS
 @given(content=csv_bytes)
-def test_any_bytes_give_file_error_or_rows(content):
+def test_any_bytes_read_safely(content):
     with tempfile.TemporaryDirectory() as directory:
         path = bytes_file(directory, content)
         try:
@@ -140,8 +140,8 @@ def test_any_bytes_give_file_error_or_rows(content):
     line_end=st.sampled_from(["\n", "\r\n"]),
 )
 def test_written_rows_read_back_unchanged(rows, line_end):
-    # With an LF terminator the csv writer leaves a CR inside a cell unquoted, which no
-    # reader can tell from a line end; the default CRLF terminator quotes both.
+    # With an LF terminator the csv writer leaves a CR inside a cell unquoted, so no
+    # reader can tell it from a line end. The default CRLF terminator quotes both.
     assume(line_end == "\r\n" or not any("\r" in cell for row in rows for cell in row))
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator=line_end)
@@ -194,7 +194,7 @@ def test_formatted_decimals_parse_back(number, style):
 
 @PROPERTY_SETTINGS
 @given(text=st.text(max_size=30))
-def test_csv_safe_cell_only_prefixes_formula_text(text):
+def test_csv_safe_cell_prefixes_formulas(text):
     safe = csv_safe_cell(text)
 
     assert safe in (text, "'" + text)

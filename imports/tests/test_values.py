@@ -41,7 +41,7 @@ def rows_by_number(case: str) -> dict:
 # The import cases
 
 
-def test_decimal_comma_file_parses_prices_discounts_and_dates():
+def test_decimal_comma_case_values():
     table = open_table(case_path("02"))
     rows = list(table.rows_iter())
     numbers = NumberStyleDetector()
@@ -82,7 +82,7 @@ def test_decimal_comma_file_parses_prices_discounts_and_dates():
     assert cell_is_empty(rows[3].cells[4])
 
 
-def test_scientific_serials_are_rejected_and_others_kept():
+def test_scientific_serials_rejected():
     rows = rows_by_number("05")
 
     problems = {
@@ -109,7 +109,7 @@ def test_scientific_serials_are_rejected_and_others_kept():
     }
 
 
-def test_numeric_serial_cells_keep_digits_and_rounded_one_fails():
+def test_numeric_serial_cells_parse():
     rows = rows_by_number("06")
 
     serials = {number: serial_parse(cells[2]) for number, cells in rows.items() if number != 5}
@@ -126,7 +126,7 @@ def test_numeric_serial_cells_keep_digits_and_rounded_one_fails():
     assert "Format the serial column as text" in problem.message
 
 
-def test_excel_date_cells_and_serials_give_received_dates():
+def test_excel_dates_case_values():
     table = open_table(case_path("08"))
 
     received = [date_parse(row.cells[6], date1904=table.date1904) for row in table.rows_iter()]
@@ -160,7 +160,7 @@ def test_formula_payload_skus_and_names():
     assert names[5] == "Case, black (=standard)"
 
 
-def test_formula_prices_use_saved_values_or_fail():
+def test_formula_prices_case_values():
     rows = rows_by_number("21")
 
     prices = {number: decimal_parse(rows[number][1], places=2) for number in (2, 3, 4)}
@@ -197,7 +197,7 @@ def test_stock_case_values_parse():
     ]
 
 
-def test_large_case_serials_are_valid_and_distinct():
+def test_large_case_serials_valid():
     rows = open_table(case_path("23")).rows_iter()
 
     serials = [serial_parse(row.cells[2]) for row in rows if row.cells[2]]
@@ -275,7 +275,7 @@ def test_decimal_rounds_half_up_to_places():
     assert decimal_parse(17.991, places=2) == Decimal("17.99")
 
 
-def test_decimal_too_large_for_places_is_rejected():
+def test_decimal_too_large_rejected():
     problem = problem_of(decimal_parse, "9" * 40, places=2)
 
     assert problem.code == ImportErrorCode.NUMBER_INVALID
@@ -303,7 +303,7 @@ def test_number_style_point_from_samples():
     assert decision.note is None
 
 
-def test_number_style_ambiguous_falls_back_with_note():
+def test_number_style_ambiguous_note():
     detector = NumberStyleDetector()
     for value in ["1,299", "2,500", "7"]:
         detector.observe(value)
@@ -445,6 +445,7 @@ def test_two_digit_year_is_rejected():
         (datetime.time(10, 30), "'10:30:00' is not a date"),
         (-3, "Number -3 is not a date"),
         (60, "29 February 1900"),
+        (2958465.99999999, "Number 2958465.99999999 is not a date"),
     ],
 )
 def test_date_rejects(value, words):
@@ -498,7 +499,7 @@ def test_date_order_conflict_names_two_values():
     assert "02/13/2024" in raised.value.message
 
 
-def test_date_order_defaults_to_day_first_with_note():
+def test_date_order_default_note():
     detector = DateOrderDetector()
     detector.observe("01/02/2024")
 

@@ -6,12 +6,13 @@ from decimal import Decimal
 from imports.problems import ImportErrorCode, ValueProblem
 from imports.readers.table import Cell, FormulaWithoutValue
 
-# Longest value that a message repeats in full; longer ones are cut with an ellipsis.
+# Maximum length of a value that messages repeat in full. Longer values are cut with
+# an ellipsis.
 SHOWN_MAX_CHARS = 40
 
 
 def cell_is_empty(value: Cell) -> bool:
-    """Return whether a cell holds nothing: None, "" or only whitespace."""
+    """Return whether a cell contains nothing: None, "" or only whitespace."""
     if value is None:
         return True
     return isinstance(value, str) and not value.strip()

@@ -195,8 +195,8 @@ def _serial_from_text(text: str) -> str:
             "as text and import again.",
         )
 
-    # "358984206643275.0" is a number cell exported as text: its digits are exact up
-    # to the 15 that a spreadsheet keeps.
+    # "358984206643275.0" is a number cell exported as text, and its digits are exact
+    # up to the 15 that a spreadsheet keeps.
     whole = _WHOLE_WITH_ZEROS.fullmatch(serial)
     if whole:
         return _digits_require_exact(serial, whole.group(1))

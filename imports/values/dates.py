@@ -1,8 +1,8 @@
 """Dates and date-times from text, spreadsheet date cells and Excel serial numbers.
 
 Text dates are YYYY-MM-DD (always accepted), DD.MM.YYYY, and DD/MM/YYYY or MM/DD/YYYY
-by the file's DateOrder, each with an optional time HH:MM[:SS]. Results are naive;
-attaching the store's time zone is the pipeline's job.
+by the file's DateOrder, each with an optional time HH:MM[:SS]. Results are naive,
+because attaching the store's time zone is the pipeline's job.
 """
 
 import datetime
@@ -67,7 +67,7 @@ class DateOrderDetector:
             self.ambiguous_example = self.ambiguous_example or text
 
     def decide(self) -> DateOrderDecision:
-        """Return the order for the whole file; raise ImportFileError when dates disagree."""
+        """Return the order for the whole file, or raise ImportFileError when dates disagree."""
         day_first = self.examples.get(DateOrder.DMY)
         month_first = self.examples.get(DateOrder.MDY)
         if day_first and month_first:
@@ -95,7 +95,7 @@ class DateOrderDetector:
 def date_parse(
     value: Cell, order: DateOrder = DateOrder.DMY, *, date1904: bool = False
 ) -> datetime.date:
-    """Parse a date cell; a time of day, if present, is dropped.
+    """Parse a date cell and drop the time of day, if any.
 
     Numbers are Excel date serials, counted in the 1904 system when the workbook uses it.
     Raises ValueProblem naming the value and the formats that work.
@@ -109,7 +109,7 @@ def date_parse(
 def datetime_parse(
     value: Cell, order: DateOrder = DateOrder.DMY, *, date1904: bool = False
 ) -> datetime.datetime:
-    """Parse a naive date-time cell; a date without a time gives midnight."""
+    """Parse a naive date-time cell. A date without a time gives midnight."""
     moment = _moment_parse(value, order, date1904)
     if isinstance(moment, datetime.datetime):
         return moment
@@ -122,19 +122,16 @@ def excel_serial_to_datetime(serial: int | float, *, date1904: bool = False) -> 
     The fraction is rounded to the second. Raises ValueProblem outside 1900-01-01 (or
     1904-01-01) to 9999-12-31, and for the 29 February 1900 that Excel counts.
     """
-    shown = value_shown(serial)
+    serial_text = value_shown(serial)
     low = 0 if date1904 else 1
     if not math.isfinite(serial) or not low <= serial < _EXCEL_SERIAL_MAX - (
         1462 if date1904 else 0
     ):
-        raise ValueProblem(
-            ImportErrorCode.DATE_INVALID,
-            f"Number {shown} is not a date. Enter a date in the cell, for example 2024-01-31.",
-        )
+        raise _serial_not_date(serial_text)
     if not date1904 and 60 <= serial < 61:
         raise ValueProblem(
             ImportErrorCode.DATE_INVALID,
-            f"Date serial {shown} is 29 February 1900, a day that does not exist. Enter the "
+            f"Date serial {serial_text} is 29 February 1900, a day that does not exist. Enter the "
             "intended date.",
         )
 
@@ -145,7 +142,11 @@ def excel_serial_to_datetime(serial: int | float, *, date1904: bool = False) -> 
     else:
         base = _EXCEL_1900_BASE
     days, fraction = divmod(serial, 1)
-    return base + datetime.timedelta(days=int(days), seconds=round(fraction * 86400))
+    try:
+        return base + datetime.timedelta(days=int(days), seconds=round(fraction * 86400))
+    except OverflowError:
+        # The last second of 9999-12-31 rounds up into the year 10000.
+        raise _serial_not_date(serial_text) from None
 
 
 def _moment_parse(
@@ -234,6 +235,13 @@ def _moment_build(
             f"Date {text} has an invalid time of day. Write the time as HH:MM or HH:MM:SS.",
         ) from None
     return datetime.datetime.combine(date, clock)
+
+
+def _serial_not_date(serial_text: str) -> ValueProblem:
+    return ValueProblem(
+        ImportErrorCode.DATE_INVALID,
+        f"Number {serial_text} is not a date. Enter a date in the cell, for example 2024-01-31.",
+    )
 
 
 def _date_invalid(value: Cell, order: DateOrder) -> ValueProblem:

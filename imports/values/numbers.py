@@ -68,7 +68,7 @@ class NumberStyleDetector:
             self.examples.setdefault(evidence, value.strip())
 
     def decide(self) -> NumberStyleDecision:
-        """Return the style for the whole file; raise ImportFileError when values disagree."""
+        """Return the style for the whole file, or raise ImportFileError when values disagree."""
         point = self.examples.get(NumberStyle.POINT)
         comma = self.examples.get(NumberStyle.COMMA)
         if point and comma:
@@ -157,7 +157,7 @@ def quantity_parse(value: Cell, style: NumberStyle = NumberStyle.POINT) -> int:
 
 
 def percent_parse(value: Cell, style: NumberStyle = NumberStyle.POINT) -> Decimal:
-    """Parse a percentage from 0 to 100; a trailing % sign is allowed.
+    """Parse a percentage from 0 to 100, with an optional trailing % sign.
 
     NOTE: a cell formatted as a percentage stores a fraction (20% is 0.2), and the
     readers do not pass number formats on, so such a cell reads as 0.2 percent.
@@ -246,7 +246,7 @@ def _separator_evidence(text: str) -> NumberStyle | str | None:
     separator = "." if last_point >= 0 else ","
     parts = stripped.split(separator)
     if len(parts) > 2:
-        # Repeated, so it groups thousands: the decimal separator is the other one.
+        # The separator repeats, so it groups thousands and the other one is decimal.
         return NumberStyle.COMMA if separator == "." else NumberStyle.POINT
     whole, tail = parts
     if len(tail) == 3 and 1 <= len(whole) <= 3 and whole != "0":

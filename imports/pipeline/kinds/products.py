@@ -1,8 +1,9 @@
-"""Product imports: upsert by SKU. A later row of the same SKU wins over an earlier one."""
+"""Product imports: upsert by SKU. The last row of a SKU in the file wins over earlier ones."""
 
 from collections.abc import Callable
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from imports.models import ImportKind, StagedProduct
 from imports.pipeline.kinds.base import ChunkResult, KindHandler, RowErrors
@@ -57,15 +58,21 @@ class ProductsHandler(KindHandler):
                        f"Low-stock threshold {values['threshold']} is negative. Enter zero or more.")
         return values
 
+    def _last_rows(self):
+        """Return the staged rows that are the last of their SKU in the file."""
+        later = StagedProduct.objects.filter(
+            job=self.job, sku=OuterRef("sku"), row_number__gt=OuterRef("row_number")
+        )
+        return StagedProduct.objects.filter(job=self.job).exclude(Exists(later))
+
     def finalize_total(self) -> int:
-        return StagedProduct.objects.filter(job=self.job).count()
+        return self._last_rows().count()
 
     def finalize(self, *, reporter: ProgressReporter, cancel_check: Callable[[], None]) -> None:
         after = int((self.job.checkpoint or {}).get("row_after") or 0)
-        done = StagedProduct.objects.filter(job=self.job, row_number__lte=after).count()
+        done = self._last_rows().filter(row_number__lte=after).count()
         while rows := list(
-            StagedProduct.objects.filter(job=self.job, row_number__gt=after)
-            .order_by("row_number")[:FINALIZE_CHUNK]
+            self._last_rows().filter(row_number__gt=after).order_by("row_number")[:FINALIZE_CHUNK]
         ):
             self._chunk_apply(rows)
             after = rows[-1].row_number
@@ -75,9 +82,7 @@ class ProductsHandler(KindHandler):
         reporter.advance(done, force=True)
 
     def _chunk_apply(self, rows: list[StagedProduct]) -> None:
-        latest: dict[str, StagedProduct] = {}
-        for row in rows:
-            latest[row.sku] = row
+        latest = {row.sku: row for row in rows}
         with transaction.atomic():
             existing = {
                 product.sku: product
