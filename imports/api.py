@@ -4,7 +4,7 @@ import json
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import File, Form, Router
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from imports.errors import ImportErrorCode, ImportRequestError
@@ -47,7 +47,7 @@ def import_create(
     file: File[UploadedFile],
     kind: Form[str],
     options: Form[str] = "{}",
-) -> tuple[int, dict]:
+) -> Status:
     """Upload a file and queue its import. Answers at once; follow status_url or events_url.
 
     `options` is a JSON object: `column_map` (field name to column header), `sheet`,
@@ -71,7 +71,7 @@ def import_create(
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     job = started.job
-    return 202, {"task_id": job.task_id, "status": job.status, **_urls(job)}
+    return Status(202, {"task_id": job.task_id, "status": job.status, **_urls(job)})
 
 
 @router.get("/imports", response=list[ImportJobOut], url_name="import-list")
@@ -88,16 +88,16 @@ def import_detail(request: HttpRequest, task_id: str) -> dict:
 
 
 @router.post("/imports/{uuid:task_id}/retry", response={202: ImportJobOut, **ERRORS}, url_name="import-retry")
-def import_retry(request: HttpRequest, task_id: str) -> tuple[int, dict]:
+def import_retry(request: HttpRequest, task_id: str) -> Status:
     """Run a failed or cancelled import again; rows already applied are not applied twice."""
     job = import_job_get_for_user(user=request.user, task_id=task_id)
-    return 202, _job_out(import_job_retry(actor=request.user, job=job))
+    return Status(202, _job_out(import_job_retry(actor=request.user, job=job)))
 
 
 @router.post("/imports/{uuid:task_id}/cancel", response={202: ImportJobOut, **ERRORS}, url_name="import-cancel")
-def import_cancel(request: HttpRequest, task_id: str) -> tuple[int, dict]:
+def import_cancel(request: HttpRequest, task_id: str) -> Status:
     """Cancel a queued or running import; a running one stops after its current chunk."""
     job = import_job_get_for_user(user=request.user, task_id=task_id)
-    return 202, _job_out(import_job_cancel(actor=request.user, job=job))
+    return Status(202, _job_out(import_job_cancel(actor=request.user, job=job)))
 
 

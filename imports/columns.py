@@ -155,9 +155,9 @@ def columns_match(
     are aliases of it, and the alias column is ignored with a note. Header names that
     match no field are listed in `ignored`.
 
-    Raises ImportFileError when two columns match one field equally well, when a
-    required field has no column (store is optional for sales with a default store), or
-    when the column map names an unknown field or a header that the file lacks.
+    Raises ImportFileError when two columns match one field equally well or a required
+    field has no column. Store is optional for sales with a default store. The column
+    map raises it too when it names an unknown field or a header that the file lacks.
     """
     specs = kind_fields(kind)
     normalised = [header_normalise(name) for name in header]

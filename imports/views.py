@@ -19,6 +19,7 @@ from imports.models import ImportJob, ImportRowError
 from imports.selectors import import_job_get_for_user
 from imports.csv_safety import csv_safe_cell
 from ops_portal.errors import DomainError
+from ops_portal.tokens import api_token_user, bearer_key
 
 POLL_SECONDS = 0.25
 # Every running job sends at least one event per this many seconds, even without change.
@@ -33,7 +34,9 @@ def _not_authenticated() -> JsonResponse:
     return JsonResponse(
         {
             "code": "not_authenticated",
-            "message": "Log in to use the API: the request has no valid session.",
+            "message": (
+                "Log in to use the API: the request has no valid session or bearer token."
+            ),
             "field_errors": {},
         },
         status=401,
@@ -41,8 +44,9 @@ def _not_authenticated() -> JsonResponse:
 
 
 async def _job_for_request(request: HttpRequest, task_id) -> ImportJob | HttpResponse:
-    user = await request.auser()
-    if not user.is_authenticated:
+    key = bearer_key(request)
+    user = await sync_to_async(api_token_user)(key) if key else await request.auser()
+    if user is None or not user.is_authenticated:
         return _not_authenticated()
     try:
         return await sync_to_async(import_job_get_for_user)(user=user, task_id=task_id)

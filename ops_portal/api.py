@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError
 from ninja.security import django_auth
 
 from ops_portal.errors import DomainError
+from ops_portal.tokens import BearerTokenAuth
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,8 @@ api = NinjaAPI(
     title="Ops Portal API",
     version="1.0",
     urls_namespace="api",
-    auth=django_auth,
+    # Bearer first: the session check raises on a missing CSRF token instead of passing on.
+    auth=[BearerTokenAuth(), django_auth],
     docs_url="/docs",
     docs_decorator=login_required,
 )
@@ -44,7 +46,10 @@ def validation_error_handler(request: HttpRequest, error: ValidationError) -> Ht
 def authentication_error_handler(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
     body = {
         "code": "not_authenticated",
-        "message": "Log in to use the API: the request has no valid session.",
+        "message": (
+            "Log in to use the API: the request has no valid session or bearer token. "
+            "Scripts send 'Authorization: Bearer <token>' from manage.py create_api_token."
+        ),
         "field_errors": {},
     }
     return api.create_response(request, body, status=401)

@@ -143,12 +143,7 @@ class XlsxTable(Table):
         sheet = self._calamine_sheet
         self._calamine_sheet = None
         if sheet is None:
-            try:
-                sheet = CalamineWorkbook.from_path(str(self.path)).get_sheet_by_name(
-                    self.sheet_name
-                )
-            except CalamineError as error:
-                raise _corrupt_error(str(error)) from error
+            sheet = self._calamine_sheet_load()
             if not self.header_row:
                 self._calamine_sheet = sheet
         if sheet.start is None:
@@ -171,37 +166,56 @@ class XlsxTable(Table):
             ]
             yield index + 1, padding + cells
 
-    def _openpyxl_rows(self) -> Iterator[tuple[int, list[Cell]]]:
-        # openpyxl's ExcelReader minus read_worksheets(): its read-only worksheets
-        # scan the whole sheet XML for a <dimension> element when it is missing (as
-        # in files that openpyxl itself writes), once per sheet and open.
+    def _calamine_sheet_load(self) -> CalamineSheet:
+        # A file object, because from_path() picks the format by the file name and
+        # fails on a workbook saved as .xls or stored without an extension.
         try:
-            reader = ExcelReader(self.path, read_only=True, data_only=True, keep_links=False)
-            reader.read_manifest()
-            reader.read_strings()
-            reader.read_workbook()
-            apply_stylesheet(reader.archive, reader.wb)
-        except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError) as error:
+            with self.path.open("rb") as stream:
+                workbook = CalamineWorkbook.from_filelike(stream)
+                return workbook.get_sheet_by_name(self.sheet_name)
+        except CalamineError as error:
             raise _corrupt_error(str(error)) from error
 
-        workbook = reader.wb
-        try:
-            with reader.archive.open(self._member) as source:
-                parser = _CachedValueParser(
-                    source,
-                    reader.shared_strings,
-                    data_only=True,
-                    epoch=workbook.epoch,
-                    date_formats=workbook._date_formats,
-                    timedelta_formats=workbook._timedelta_formats,
-                )
-                parser.date_only_styles = _date_only_styles(workbook)
-                for number, parsed_cells in parser.parse():
-                    yield number, _openpyxl_row(parsed_cells)
-        except ElementTree.ParseError as error:
-            raise _corrupt_error(f"the sheet is not valid XML: {error}") from error
-        finally:
-            reader.archive.close()
+    def _openpyxl_rows(self) -> Iterator[tuple[int, list[Cell]]]:
+        with self.path.open("rb") as stream:
+            reader = _openpyxl_reader(stream)
+            workbook = reader.wb
+            try:
+                with reader.archive.open(self._member) as source:
+                    parser = _CachedValueParser(
+                        source,
+                        reader.shared_strings,
+                        data_only=True,
+                        epoch=workbook.epoch,
+                        date_formats=workbook._date_formats,
+                        timedelta_formats=workbook._timedelta_formats,
+                    )
+                    parser.date_only_styles = _date_only_styles(workbook)
+                    for number, parsed_cells in parser.parse():
+                        yield number, _openpyxl_row(parsed_cells)
+            except ElementTree.ParseError as error:
+                raise _corrupt_error(f"the sheet is not valid XML: {error}") from error
+            finally:
+                reader.archive.close()
+
+
+def _openpyxl_reader(stream) -> ExcelReader:
+    """Read the shared strings, styles and workbook settings, but no worksheet.
+
+    This is openpyxl's ExcelReader.read() minus read_worksheets(), whose read-only
+    worksheets scan the whole sheet XML for a <dimension> element when it is missing (as
+    in files that openpyxl itself writes). A file object, because given a path openpyxl
+    rejects any name that does not end in .xlsx, .xlsm, .xltx or .xltm.
+    """
+    try:
+        reader = ExcelReader(stream, read_only=True, data_only=True, keep_links=False)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+    except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError) as error:
+        raise _corrupt_error(str(error)) from error
+    return reader
 
 
 def xlsx_table_open(

@@ -214,3 +214,48 @@ def test_events_stream_ends_with_final_state(client, catalog):
     assert response["Content-Type"] == "text/event-stream"
     assert "event: import.finished" in body
     assert '"status":"done"' in body
+
+
+def test_bearer_token_posts_without_csrf(catalog):
+    from django.test import Client
+
+    from ops_portal.tokens import api_token_create
+
+    _token, key = api_token_create(user=operations_user(), name="ERP export")
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(
+        "/api/imports", {"file": _upload(), "kind": "stock", "options": "{}"},
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    listed = client.get("/api/imports", HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    assert response.status_code == 202
+    assert len(listed.json()) == 1
+
+
+def test_revoked_token_is_rejected(catalog):
+    from django.test import Client
+    from django.utils import timezone
+
+    from ops_portal.tokens import api_token_create
+
+    token, key = api_token_create(user=operations_user(), name="Old script")
+    token.revoked_at = timezone.now()
+    token.save()
+
+    response = Client().get("/api/imports", HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    assert response.status_code == 401
+
+
+def test_session_post_needs_csrf_token(catalog):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operations_user())
+
+    response = client.post("/api/imports", {"file": _upload(), "kind": "stock", "options": "{}"})
+
+    assert response.status_code == 403
+    assert ImportJob.objects.count() == 0

@@ -215,3 +215,31 @@ def test_second_import_changes_nothing():
     assert list(StockLevel.objects.order_by("pk").values_list("on_hand", flat=True)) == levels
     assert StockMovement.objects.count() == movements
     assert SerialUnit.objects.count() == 2 + 1
+
+
+def test_large_count_adds_up_lines():
+    import csv
+
+    path = _case("23-large-53k-rows.csv")
+    expected: dict[tuple[str, str], int] = {}
+    plain_rows = 0
+    with path.open(newline="", encoding="utf-8") as handle:
+        for record in csv.DictReader(handle):
+            if not record["serial"]:
+                key = (record["store_code"], record["sku"])
+                expected[key] = expected.get(key, 0) + int(record["qty"])
+                plain_rows += 1
+
+    job = import_run(path, kind="stock", user=back_office_user())
+
+    assert job.status == ImportStatus.DONE
+    assert (job.rows_total, job.rows_ok, job.rows_bad) == (53_000, 53_000, 0)
+    assert SerialUnit.objects.count() == 13_250
+    levels = {
+        (store, sku): on_hand
+        for store, sku, on_hand in StockLevel.objects.filter(product__is_serialized=False)
+        .values_list("store__code", "product__sku", "on_hand")
+    }
+    assert len(expected) == 750
+    assert levels == expected
+    assert job.summary["lines_combined"] == plain_rows - 750

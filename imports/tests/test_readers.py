@@ -539,6 +539,17 @@ def test_online_retail_yields_every_record():
 # XLSX sheets
 
 
+@pytest.mark.parametrize("calamine_max_sheet_bytes", [None, 0])
+@pytest.mark.parametrize("name", ["export.xls", "export.csv", "upload"])
+def test_workbook_name_does_not_matter(tmp_path, name, calamine_max_sheet_bytes):
+    path = file_write(tmp_path, name, case_path("06").read_bytes())
+    limits = {} if calamine_max_sheet_bytes is None else {"calamine_max_sheet_bytes": 0}
+
+    table = open_table(path, **limits)
+
+    assert len(rows_of(table)) == 5
+
+
 def test_named_sheet_is_read(tmp_path):
     path = workbook_save(tmp_path / "book.xlsx", [["note"], ["first sheet"]], title="notes")
     workbook_add_sheet(path, "stock", [["sku", "qty"], ["A1", 3]])

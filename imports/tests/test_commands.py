@@ -1,0 +1,90 @@
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from imports.models import ImportJob, ImportStatus
+from imports.tests.helpers import CASES_DIR, catalog_for
+from inventory.models import StockLevel
+from inventory.tests.factories import UserFactory, operations_user
+from ops_portal.models import ApiToken
+from ops_portal.tokens import api_token_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_import_file_prints_progress_and_outcome():
+    path = CASES_DIR / "19-ragged-rows.csv"
+    catalog_for(path)
+    user = operations_user()
+    out = io.StringIO()
+
+    call_command("import_file", str(path), kind="stock", user=user.username, stdout=out)
+
+    text = out.getvalue()
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.DONE
+    assert "100.0%" in text
+    assert "imported 4, rejected 2" in text
+    assert f"/api/imports/{job.task_id}/errors.csv" in text
+
+
+def test_import_file_fails_on_failed_job():
+    path = CASES_DIR / "14-duplicate-headers.xlsx"
+    catalog_for(path)
+
+    with pytest.raises(CommandError) as error:
+        call_command("import_file", str(path), kind="stock", user=operations_user().username,
+                     stdout=io.StringIO())
+
+    assert "failed" in str(error.value)
+    assert "qty" in str(error.value)
+
+
+def test_import_file_rejects_missing_path():
+    with pytest.raises(CommandError) as error:
+        call_command("import_file", "/nonexistent/file.csv", kind="stock", stdout=io.StringIO())
+
+    assert "was not found" in str(error.value)
+
+
+def test_rerun_import_of_done_job_changes_nothing():
+    path = CASES_DIR / "01-bom-first-header.csv"
+    catalog_for(path)
+    user = operations_user()
+    call_command("import_file", str(path), kind="stock", user=user.username, stdout=io.StringIO())
+    levels = sorted(StockLevel.objects.values_list("store_id", "product_id", "on_hand"))
+    first = ImportJob.objects.get()
+
+    call_command("rerun_import", str(first.task_id), user=user.username, stdout=io.StringIO())
+
+    rerun = ImportJob.objects.exclude(pk=first.pk).get()
+    assert rerun.status == ImportStatus.DONE
+    assert rerun.summary["rerun_of"] == str(first.task_id)
+    assert sorted(StockLevel.objects.values_list("store_id", "product_id", "on_hand")) == levels
+
+
+def test_import_status_lists_jobs():
+    path = CASES_DIR / "01-bom-first-header.csv"
+    catalog_for(path)
+    call_command("import_file", str(path), kind="stock", user=operations_user().username,
+                 stdout=io.StringIO())
+    out = io.StringIO()
+
+    call_command("import_status", stdout=out)
+    call_command("import_status", str(ImportJob.objects.get().pk), stdout=out)
+
+    assert "01-bom-first-header.csv" in out.getvalue()
+    assert "finalizing" in out.getvalue()
+
+
+def test_create_api_token_prints_working_token():
+    user = UserFactory(username="erp-bot")
+    out = io.StringIO()
+
+    call_command("create_api_token", "erp-bot", name="ERP", stdout=out, stderr=io.StringIO())
+
+    key = out.getvalue().strip()
+    assert key.startswith("ops_")
+    assert api_token_user(key) == user
+    assert ApiToken.objects.get().key_hash != key
