@@ -16,6 +16,7 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory"
 
     def ready(self) -> None:
-        # Runs once per migrate or flush; after auth's own handler has created permissions,
-        # because auth is listed before inventory in INSTALLED_APPS.
-        post_migrate.connect(_roles_sync_after_migrate, sender=self)
+        # migrate and flush send post_migrate once per app, and auth creates each app's
+        # permissions on that app's signal; syncing on every one picks up the permissions
+        # of apps listed after inventory too.
+        post_migrate.connect(_roles_sync_after_migrate, dispatch_uid="inventory.roles_sync")

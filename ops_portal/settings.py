@@ -183,6 +183,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Imports: the largest file accepted, in bytes, and where uploads are kept.
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
+# A running import whose worker has written no progress for this many seconds is taken to
+# be dead, and imports.resume_stale_jobs queues it again. Keep it well above the longest
+# pause between two progress writes of a healthy worker.
+IMPORT_STALE_AFTER_SECONDS = int(os.environ.get("IMPORT_STALE_AFTER_SECONDS", "60"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Access and sessions.

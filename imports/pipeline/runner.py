@@ -12,6 +12,7 @@ import logging
 from itertools import islice
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,8 +32,6 @@ from imports.readers import ImportFileError, open_table
 logger = logging.getLogger(__name__)
 
 VALIDATE_CHUNK_ROWS = 5_000
-# A running job whose worker has not written progress for this long is taken to be dead.
-STALE_AFTER = datetime.timedelta(seconds=60)
 MAX_ATTEMPTS = 5
 
 
@@ -42,12 +41,17 @@ class JobCancelled(Exception):
 
 def import_jobs_stale() -> list[ImportJob]:
     """Return running jobs whose heartbeat stopped, and queued jobs never picked up."""
-    cutoff = timezone.now() - STALE_AFTER
+    cutoff = timezone.now() - _stale_after()
     return list(
         ImportJob.objects.filter(status__in=RUNNING_STATUSES, heartbeat_at__lt=cutoff)
         .exclude(cancel_requested=True)
         .order_by("pk")
     )
+
+
+def _stale_after() -> datetime.timedelta:
+    """Return how long a running job may go without a progress write before it counts as dead."""
+    return datetime.timedelta(seconds=settings.IMPORT_STALE_AFTER_SECONDS)
 
 
 def import_job_run(*, job_id: int) -> None:
@@ -90,7 +94,7 @@ def _job_claim(job_id: int) -> ImportJob | None:
         job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.is_finished:
             return None
-        fresh = job.heartbeat_at and timezone.now() - job.heartbeat_at < STALE_AFTER
+        fresh = job.heartbeat_at and timezone.now() - job.heartbeat_at < _stale_after()
         if fresh:
             logger.info("import.already_running task_id=%s", job.task_id)
             return None
