@@ -59,12 +59,12 @@ def import_create(
     except json.JSONDecodeError as error:
         raise ImportRequestError(
             f"options is not valid JSON ({error.msg} at position {error.pos}).",
-            code=ImportErrorCode.INVALID_OPTIONS,
+            code=ImportErrorCode.OPTIONS_INVALID,
         ) from None
     if not isinstance(parsed, dict):
         raise ImportRequestError(
             "options must be a JSON object, such as {\"default_store\": \"S001\"}.",
-            code=ImportErrorCode.INVALID_OPTIONS,
+            code=ImportErrorCode.OPTIONS_INVALID,
         )
     started = import_job_start(
         actor=request.user, kind=kind, upload=file, options=parsed,

@@ -1,6 +1,7 @@
 """Websocket consumer that pushes import events of every job the user may see."""
 
 import logging
+from collections import deque
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -18,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 CLOSE_NOT_AUTHENTICATED = 4401
 SNAPSHOT_JOBS = 20
+# The copies of one send reach a consumer within a few messages of each other, so it
+# remembers only the latest send ids.
+RECENT_SEND_IDS = 64
 
 
 class ImportsConsumer(AsyncJsonWebsocketConsumer):
@@ -27,10 +31,14 @@ class ImportsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
+            # Accept first: a close during the handshake reaches the browser as an HTTP 403
+            # rejection, which carries no close code.
+            await self.accept()
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
         self.user_id = user.pk
         self.store_ids = await sync_to_async(store_ids_for_user)(user)
+        self.recent_send_ids: deque[str] = deque(maxlen=RECENT_SEND_IDS)
         self.groups_joined = self._groups()
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -61,6 +69,11 @@ class ImportsConsumer(AsyncJsonWebsocketConsumer):
     async def import_event(self, message: dict) -> None:
         if not self._may_see(message):
             return
+        send_id = message.get("send_id")
+        if send_id is not None:
+            if send_id in self.recent_send_ids:
+                return
+            self.recent_send_ids.append(send_id)
         await self.send_json({"type": "import.event", "event": message["event"]})
 
     def _may_see(self, message: dict) -> bool:

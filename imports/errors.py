@@ -1,21 +1,9 @@
-"""Error codes of imports, and the errors that fail a whole job or one request."""
+"""Errors that reject an import request or fail a whole job; codes are in imports.problems."""
 
-from enum import StrEnum
-
+from imports.problems import ImportErrorCode
 from ops_portal.errors import DomainError
 
-
-class ImportErrorCode(StrEnum):
-    FILE_TOO_LARGE = "file_too_large"
-    FILE_TYPE = "file_type"
-    FILE_EMPTY = "file_empty"
-    INVALID_KIND = "invalid_kind"
-    INVALID_OPTIONS = "invalid_options"
-    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
-    NOT_RETRYABLE = "not_retryable"
-    NOT_CANCELLABLE = "not_cancellable"
-    MISSING_COLUMN = "missing_column"
-    WORKER_FAULT = "worker_fault"
+__all__ = ["ImportErrorCode", "ImportJobFailed", "ImportRequestError"]
 
 
 class ImportRequestError(DomainError):

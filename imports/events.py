@@ -1,6 +1,7 @@
 """Import progress events: one payload shape for the websocket, the SSE stream and the API."""
 
 import logging
+import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -56,12 +57,14 @@ def import_event_send(*, job: ImportJob) -> None:
         return
     store_ids = job.store_ids_cached()
     # created_by and store_ids let each consumer apply the same visibility rule as
-    # import_jobs_for_user(); they are not part of the public event.
+    # import_jobs_for_user(); they are not part of the public event. A consumer that is in
+    # several of the groups gets one copy per group, and send_id lets it drop the repeats.
     message = {
         "type": "import.event",
         "event": import_event_payload(job=job),
         "created_by": job.created_by_id,
         "store_ids": store_ids,
+        "send_id": uuid.uuid4().hex,
     }
     groups = [GROUP_ALL, group_for_user(job.created_by_id)]
     groups += [group_for_store(store_id) for store_id in store_ids]

@@ -15,6 +15,17 @@ from ops_portal.errors import DomainError
 
 
 class ImportErrorCode(StrEnum):
+    # The request that starts or changes a job.
+    FILE_EMPTY = "file_empty"
+    OPTIONS_INVALID = "options_invalid"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    NOT_RETRYABLE = "not_retryable"
+    NOT_CANCELLABLE = "not_cancellable"
+    PERMISSION_DENIED = "permission_denied"
+
+    # The job as a whole.
+    WORKER_FAULT = "worker_fault"
+
     # The file as a whole.
     FILE_UNSUPPORTED = "file_unsupported"
     FILE_TOO_LARGE = "file_too_large"

@@ -76,14 +76,14 @@ def _import_check_request(
     if kind not in ImportKind.values:
         raise ImportRequestError(
             f"Import kind {kind!r} is invalid. Choose one of: {', '.join(ImportKind.values)}.",
-            code=ImportErrorCode.INVALID_KIND,
+            code=ImportErrorCode.KIND_UNKNOWN,
             field_errors={"kind": ["Choose products, pricelist, stock or sales."]},
         )
     if kind in ALL_STORE_KINDS and not user_sees_all_stores(actor):
         raise ImportRequestError(
             f"{ImportKind(kind).label} imports change every store's data, so only back office "
             "and operations may run them.",
-            code="permission_denied",
+            code=ImportErrorCode.PERMISSION_DENIED,
         )
     limit = settings.IMPORT_MAX_UPLOAD_BYTES
     if upload.size > limit:
@@ -137,7 +137,7 @@ def _options_clean(*, actor: AbstractBaseUser, kind: str, options: dict) -> dict
 
 def _options_error(message: str) -> ImportRequestError:
     return ImportRequestError(
-        message, code=ImportErrorCode.INVALID_OPTIONS, field_errors={"options": [message]}
+        message, code=ImportErrorCode.OPTIONS_INVALID, field_errors={"options": [message]}
     )
 
 

@@ -90,7 +90,10 @@ async def job_events(request: HttpRequest, task_id) -> HttpResponse:
         while True:
             now = time.monotonic()
             changed = event_id(current) != sent_id
-            if changed or now - sent_at >= HEARTBEAT_SECONDS:
+            # Send the heartbeat at the last poll before it is due, since the next poll
+            # comes only after POLL_SECONDS and a database read.
+            heartbeat_due = now - sent_at + POLL_SECONDS >= HEARTBEAT_SECONDS
+            if changed or heartbeat_due:
                 yield event_format(current)
                 sent_id, sent_at = event_id(current), now
             if current.is_finished or now >= ends_at:

@@ -107,13 +107,15 @@ class ProgressReporter:
             self.job.pct = max(self.job.pct, self._pct())
             self.job.eta_seconds = self._eta(self.job.pct)
             self.job.throughput_rps = round(self._rate, 1) if self._rate is not None else None
-        self.job.heartbeat_at = timezone.now()
+        # The event carries updated_at, and the SSE stream's event ids come from it, so the
+        # job object gets the same value as the row.
+        self.job.heartbeat_at = self.job.updated_at = timezone.now()
         fields = [
             "status", "rows_total", "rows_ok", "rows_bad", "rows_done", "pct", "throughput_rps",
-            "eta_seconds", "phase_timings", "heartbeat_at", *(extra_fields or []),
+            "eta_seconds", "phase_timings", "heartbeat_at", "updated_at", *(extra_fields or []),
         ]
         ImportJob.objects.filter(pk=self.job.pk).update(
-            updated_at=timezone.now(), **{name: getattr(self.job, name) for name in fields}
+            **{name: getattr(self.job, name) for name in fields}
         )
         self._last_write = time.monotonic()
 

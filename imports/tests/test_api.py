@@ -121,7 +121,7 @@ def test_post_rejects_unknown_kind(client):
     response = _post(client, kind="customers")
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_kind"
+    assert response.json()["code"] == "kind_unknown"
 
 
 def test_staff_cannot_import_products(client, catalog):

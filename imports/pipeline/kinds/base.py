@@ -148,7 +148,8 @@ class KindHandler:
         if value is None:
             if required:
                 errors.add(name, "", ImportErrorCode.VALUE_MISSING,
-                           f"Row {raw.number} has no {name}. Fill it in or remove the row.")
+                           f"Row {raw.number} has no {self.header_name(name)}. Fill it in or "
+                           "remove the row.")
             return default
         try:
             return parser(value)

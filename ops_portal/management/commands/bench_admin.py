@@ -139,7 +139,7 @@ def _search_and_filter_pages() -> list[Page]:
     store = Store.objects.order_by("code").first()
     price_list = PriceList.objects.order_by("pk").first()
     receipt = (
-        Sale.objects.exclude(receipt_number="").order_by("-pk")
+        Sale.objects.exclude(receipt_number__isnull=True).exclude(receipt_number="").order_by("-pk")
         .values_list("receipt_number", flat=True).first()
     )
 

@@ -42,6 +42,8 @@ class Command(BaseCommand):
                 sys.executable, "-m", "celery", "-A", "ops_portal", "worker",
                 "-Q", "default,imports", "-c", str(options["worker_concurrency"]),
                 "-l", "INFO", "--without-gossip", "--without-mingle",
+                # The embedded beat queues imports whose worker died, so they resume.
+                "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ]),
         }
         self._announce(options["host"], options["port"])
