@@ -48,7 +48,7 @@ def import_create(
     kind: Form[str],
     options: Form[str] = "{}",
 ) -> Status:
-    """Upload a file and queue its import. Answers at once; follow status_url or events_url.
+    """Upload a file and queue its import. The response comes at once; follow status_url or events_url.
 
     `options` is a JSON object: `column_map` (field name to column header), `sheet`,
     `price_list`, `source`, `priority`, `default_store` (store code). Send an

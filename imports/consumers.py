@@ -58,8 +58,8 @@ class ImportsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
-        # The socket only pushes; a client message is answered with the current snapshot,
-        # which lets a client resynchronise after it missed events.
+        # The socket only pushes. Any client message gets the current snapshot in return,
+        # so a client can resynchronise after it missed events.
         user = self.scope["user"]
         jobs = await sync_to_async(import_job_list_for_user)(user=user, limit=SNAPSHOT_JOBS)
         await self.send_json(

@@ -60,7 +60,7 @@ def import_job_start(
             job = _job_create(actor=actor, kind=kind, upload=upload, options=options,
                               key=key, digest=digest, dispatch=dispatch)
     except IntegrityError:
-        # Another request with the same key won the race; answer with its job.
+        # Another request with the same key won the race; return its job.
         existing = _job_for_key(actor=actor, key=key, kind=kind, digest=digest) if key else None
         if existing is None:
             raise
@@ -275,7 +275,8 @@ def import_job_rerun(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
 def import_job_cancel(*, actor: AbstractBaseUser, job: ImportJob) -> ImportJob:
     """Cancel a job: at once when queued, else at the worker's next chunk boundary.
 
-    Chunks the worker already finalized stay in place; the job's summary says how many.
+    Chunks the worker already finalized stay in place, so a cancelled job may have changed
+    live data; a retry applies the rest without writing those chunks twice.
     """
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)

@@ -1,7 +1,7 @@
 """Streaming endpoints of the imports API: live events (SSE) and the error report (CSV).
 
 They are plain async Django views rather than ninja operations, so that a slow client
-holds no worker thread while it reads a long stream.
+keeps no worker thread busy while it reads a long stream.
 """
 
 import asyncio
@@ -71,8 +71,8 @@ async def job_events(request: HttpRequest, task_id) -> HttpResponse:
 
     A state change is sent within POLL_SECONDS, and a running job sends at least one event
     per HEARTBEAT_SECONDS. The last event is the final state. A client that reconnects
-    with the id of the final state as Last-Event-ID gets 204, which tells EventSource to
-    stop reconnecting.
+    with the id of the final state as Last-Event-ID gets 204, the status on which
+    EventSource stops reconnecting.
     """
     found = await _job_for_request(request, task_id)
     if isinstance(found, HttpResponse):

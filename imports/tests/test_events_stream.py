@@ -47,8 +47,11 @@ def _event_parse(block: str, received_at: float) -> Event:
     return Event(received_at=received_at, id=fields.get("id"), name=fields.get("event"), data=data)
 
 
-def _events_read(async_client, url: str) -> list[Event]:
-    """Read the stream to its end, stamping each event with the time it arrived."""
+def _events_read(async_client, url: str, first_event: threading.Event | None = None) -> list[Event]:
+    """Read the stream to its end, stamping each event with the time it arrived.
+
+    ``first_event`` is set once the first job event arrived.
+    """
 
     async def read() -> list[Event]:
         response = await async_client.get(url)
@@ -66,15 +69,17 @@ def _events_read(async_client, url: str) -> list[Event]:
             while "\n\n" in buffer:
                 block, buffer = buffer.split("\n\n", 1)
                 events.append(_event_parse(block, time.monotonic()))
+            if first_event is not None and len(events) > 1:
+                first_event.set()
         return events
 
     return asyncio.run(read())
 
 
-def _progress_drive(job_pk: int) -> None:
+def _progress_drive(job_pk: int, reader_started: threading.Event) -> None:
     """Move the job through validating with one long pause, then finish it. Runs in a thread."""
     try:
-        time.sleep(0.3)
+        reader_started.wait(timeout=10)
         reporter = ProgressReporter(ImportJob.objects.get(pk=job_pk))
         reporter.phase_start(ImportStatus.VALIDATING, total=100)
         for rows in (10, 20, 30, 40, 50):
@@ -92,10 +97,11 @@ def test_running_job_sends_event_every_second(async_client):
     user = back_office_user()
     job = ImportJobFactory(created_by=user, status=ImportStatus.PARSING)
     async_client.force_login(user)
-    driver = threading.Thread(target=_progress_drive, args=[job.pk])
+    reader_started = threading.Event()
+    driver = threading.Thread(target=_progress_drive, args=[job.pk, reader_started])
 
     driver.start()
-    events = _events_read(async_client, f"/api/imports/{job.task_id}/events")
+    events = _events_read(async_client, f"/api/imports/{job.task_id}/events", reader_started)
     driver.join(timeout=10)
 
     assert not driver.is_alive()

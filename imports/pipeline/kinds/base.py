@@ -1,4 +1,4 @@
-"""What every import kind shares: column binding, format detection and row error collection."""
+"""The base of every import kind: column binding, format detection and row error collection."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field

@@ -1,7 +1,7 @@
 """Price list imports: upsert by list name, store, valid-from date and SKU.
 
-Rows that share a list name, store and valid-from date form one price list; its entries
-are upserted by SKU, a later row of the same SKU winning over an earlier one.
+Rows that share a list name, store and valid-from date form one price list. Its entries
+are upserted by SKU, and a later row of the same SKU wins over an earlier one.
 """
 
 from collections.abc import Callable
