@@ -33,7 +33,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "currency": (),
     "valid_from": ("from", "start date"),
     "valid_to": ("to", "end date", "valid until"),
-    "discount": ("discount %", "discount percent"),
+    "discount": (),
     "source": ("supplier",),
     "price_list": ("list", "price list name"),
     "serial": ("imei", "serial number", "sn"),
@@ -50,8 +50,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 # Aliases that belong to a field only in some kinds, because another kind uses the
 # same word for a different field ("price" is the list price of a pricelist but the
 # selling price of a sale).
+# A price list's discount is a percentage, a sale line's an amount.
 KIND_EXTRA_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "sales": {"unit_price": ("price",)},
+    "pricelist": {"discount": ("discount %", "discount percent")},
+    "sales": {"unit_price": ("price",), "discount": ("discount amount",)},
 }
 
 

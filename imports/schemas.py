@@ -32,6 +32,7 @@ class ImportJobOut(Schema):
     error_report_url: str | None
     status_url: str
     events_url: str
+    updated_at: datetime.datetime | None
     created_by: str
     created_at: datetime.datetime
     started_at: datetime.datetime | None

@@ -22,7 +22,10 @@ logger = logging.getLogger(__name__)
 
 # Kinds that change data shared by every store, so only users who see every store run them.
 ALL_STORE_KINDS = (ImportKind.PRODUCTS, ImportKind.PRICELIST)
-_OPTION_NAMES = {"column_map", "sheet", "price_list", "default_store", "priority", "source"}
+_OPTION_NAMES = {
+    "column_map", "sheet", "price_list", "default_store", "priority", "source", "default_valid_from",
+}
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,12 @@ def _import_check_request(
             f"{ImportKind(kind).label} imports change every store's data, so only back office "
             "and operations may run them.",
             code=ImportErrorCode.PERMISSION_DENIED,
-        )
+        ).with_status(403)
     limit = settings.IMPORT_MAX_UPLOAD_BYTES
     if upload.size > limit:
         raise ImportRequestError(
-            f"The file is {upload.size / 1_000_000:.1f} MB, over the upload limit of "
-            f"{limit / 1_000_000:.0f} MB. Split it into smaller files.",
+            f"The file is {upload.size / MIB:.1f} MiB, over the upload limit of "
+            f"{limit / MIB:.0f} MiB. Split it into smaller files.",
             code=ImportErrorCode.FILE_TOO_LARGE,
             field_errors={"file": ["File too large."]},
         ).with_status(413)
@@ -194,7 +197,14 @@ def _job_create(
         job.stores.add(job.default_store)
     if dispatch:
         import_job_enqueue(job=job)
+    _event_send_after_commit(job)
     return job
+
+
+def _event_send_after_commit(job: ImportJob) -> None:
+    from imports.events import import_event_send
+
+    transaction.on_commit(lambda: import_event_send(job=job))
 
 
 def _file_check_type(job: ImportJob) -> None:
@@ -227,17 +237,18 @@ def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
                 code=ImportErrorCode.NOT_RETRYABLE,
             ).with_status(409)
         job.status = ImportStatus.QUEUED
+        job.attempts = 0
         job.failure_code = ""
         job.failure_reason = ""
         job.cancel_requested = False
         job.finished_at = None
-        job.pct = 0
         job.heartbeat_at = None
         job.eta_seconds = None
         job.throughput_rps = None
         job.save()
         if dispatch:
             import_job_enqueue(job=job)
+        _event_send_after_commit(job)
 
     logger.info("import.retried task_id=%s by=%s", job.task_id, actor.pk)
     return job
@@ -258,9 +269,12 @@ def import_job_rerun(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
             code=ImportErrorCode.NOT_RETRYABLE,
         ).with_status(409)
     with transaction.atomic():
+        # A price list row without valid_from dates from the day of the first import, also
+        # when the file is imported again on a later day.
+        options = {"default_valid_from": timezone.localdate(job.created_at).isoformat(), **job.options}
         rerun = ImportJob.objects.create(
             kind=job.kind, created_by=actor, original_name=job.original_name,
-            file_size=job.file_size, file_sha256=job.file_sha256, options=job.options,
+            file_size=job.file_size, file_sha256=job.file_sha256, options=options,
             default_store=job.default_store, file=job.file.name,
             summary={"rerun_of": str(job.task_id)},
         )
@@ -268,6 +282,7 @@ def import_job_rerun(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
             rerun.stores.add(job.default_store_id)
         if dispatch:
             import_job_enqueue(job=rerun)
+        _event_send_after_commit(rerun)
     logger.info("import.rerun task_id=%s of=%s", rerun.task_id, job.task_id)
     return rerun
 

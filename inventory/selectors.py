@@ -37,7 +37,7 @@ def store_get_for_user(
     stores = stores_for_user(user)
     try:
         if code:
-            return stores.get(code=code)
+            return stores.get(code__iexact=code.strip())
         return stores.get(pk=int(store_id))
     except (Store.DoesNotExist, TypeError, ValueError):
         label = code or store_id

@@ -12,19 +12,32 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
-from ninja.security import django_auth
+from ninja.security import SessionAuth
 
 from ops_portal.errors import DomainError
 from ops_portal.tokens import BearerTokenAuth
 
 logger = logging.getLogger(__name__)
 
+class PortalSessionAuth(SessionAuth):
+    """Django's session, CSRF-checked only when it belongs to a logged-in user.
+
+    Ninja's SessionAuth checks CSRF first and raises 403 on failure, so a request with no
+    session at all would get "CSRF check Failed" instead of 401.
+    """
+
+    def __call__(self, request: HttpRequest):
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+
 api = NinjaAPI(
     title="Ops Portal API",
     version="1.0",
     urls_namespace="api",
     # Bearer first: the session check raises on a missing CSRF token instead of passing on.
-    auth=[BearerTokenAuth(), django_auth],
+    auth=[BearerTokenAuth(), PortalSessionAuth()],
     docs_url="/docs",
     docs_decorator=login_required,
 )

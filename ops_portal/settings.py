@@ -145,7 +145,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # The layer waits up to 5 s in a blocking pop (channels_redis 4.3); redis-py 8
+            # reads with a 5 s socket timeout by default, which closed idle websockets.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}]
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

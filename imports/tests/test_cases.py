@@ -243,3 +243,36 @@ def test_large_count_adds_up_lines():
     assert len(expected) == 750
     assert levels == expected
     assert job.summary["lines_combined"] == plain_rows - 750
+
+
+def test_sales_receipt_imported_again_replaces_lines(tmp_path):
+    from inventory.models import Sale, SaleLine, Store
+    from inventory.tests.factories import ProductFactory, StoreFactory
+
+    StoreFactory(code="S001")
+    ProductFactory(sku="ACC-1")
+    ProductFactory(sku="ACC-2")
+    first = tmp_path / "day.csv"
+    first.write_text(
+        "receipt,sold_at,store,sku,qty,unit_price,payment_method\n"
+        "R-1,2026-03-02 10:00,S001,ACC-1,2,5.00,cash\n"
+        "R-1,2026-03-02 10:00,S001,ACC-2,1,9.50,cash\n"
+        "R-1,2026-03-02 10:00,S001,ACC-1,-1,5.00,cash\n"
+    )
+    second = tmp_path / "day-fixed.csv"
+    second.write_text(
+        "receipt,sold_at,store,sku,qty,unit_price,payment_method\n"
+        "R-1,2026-03-02 10:05,S001,ACC-1,2,5.00,card\n"
+        "R-1,2026-03-02 10:05,S001,ACC-2,1,9.50,card\n"
+    )
+    user = back_office_user()
+    import_run(first, kind="sales", user=user)
+
+    job = import_run(second, kind="sales", user=user)
+
+    sale = Sale.objects.get(store=Store.objects.get(code="S001"), receipt_number="R-1")
+    assert job.status == ImportStatus.DONE
+    assert SaleLine.objects.filter(sale=sale).count() == 2
+    assert sale.total == Decimal("19.50")
+    assert sale.payment_method == "card"
+    assert job.summary["lines_removed"] == 1

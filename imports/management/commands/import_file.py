@@ -25,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--default-store", help="Store code for sales rows that name no store.")
         parser.add_argument("--sheet", help="XLSX sheet to read (default: the first).")
         parser.add_argument("--price-list", help="Price list name for pricelist files without a price_list column.")
+        parser.add_argument("--source", help="Source label of the prices, for pricelist files.")
+        parser.add_argument("--priority", type=int,
+                            help="Priority of the price lists the file creates or updates.")
         parser.add_argument("--column-map", default="{}",
                             help='JSON object of field name to column header, such as \'{"sku": "Item"}\'.')
         parser.add_argument("--worker", action="store_true",
@@ -43,6 +46,8 @@ class Command(BaseCommand):
             "default_store": options["default_store"],
             "sheet": options["sheet"],
             "price_list": options["price_list"],
+            "source": options["source"],
+            "priority": options["priority"],
         }
         user = user_resolve(options["user"])
 
@@ -50,7 +55,7 @@ class Command(BaseCommand):
             with path.open("rb") as handle:
                 started = import_job_start(
                     actor=user, kind=options["kind"], upload=File(handle, name=path.name),
-                    options={key: value for key, value in job_options.items() if value},
+                    options={key: value for key, value in job_options.items() if value not in (None, "", {})},
                     dispatch=options["worker"],
                 )
         except DomainError as error:

@@ -4,6 +4,7 @@ Rows that share a list name, store and valid-from date form one price list. Its 
 are upserted by SKU, and a later row of the same SKU wins over an earlier one.
 """
 
+import datetime
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -29,6 +30,14 @@ class PriceListHandler(KindHandler):
     staged_model = StagedPrice
     number_fields = ("price", "discount")
     date_fields = ("valid_from", "valid_to")
+
+    @property
+    def default_valid_from(self) -> datetime.date:
+        """Return the valid-from date of rows without one: the day the file was first imported."""
+        chosen = self.job.options.get("default_valid_from")
+        if chosen:
+            return datetime.date.fromisoformat(chosen)
+        return timezone.localdate(self.job.created_at)
 
     def columns_check(self) -> None:
         if not self.job.options.get("price_list") and not self.has_column("price_list"):
@@ -72,7 +81,7 @@ class PriceListHandler(KindHandler):
             "sku": self.parse(raw, errors, "sku", sku_parse, required=True),
             "price": self.parse(raw, errors, "price", self.money, required=True),
             "currency": self.parse(raw, errors, "currency", currency_parse, default=settings.PORTAL_CURRENCY),
-            "valid_from": self.parse(raw, errors, "valid_from", day, default=timezone.localdate()),
+            "valid_from": self.parse(raw, errors, "valid_from", day, default=self.default_valid_from),
             "valid_to": self.parse(raw, errors, "valid_to", day),
             "discount": self.parse(raw, errors, "discount", self.percent, default=Decimal("0")),
             "list": self.parse(raw, errors, "price_list", lambda v: text_parse(v, max_length=120),
@@ -128,7 +137,7 @@ class PriceListHandler(KindHandler):
         reporter.advance(done, force=True)
 
     def _chunk_apply(self, rows: list[StagedPrice]) -> None:
-        priority = int(self.job.options.get("priority") or 0)
+        priority = self.job.options.get("priority")
         with transaction.atomic():
             lists: dict[tuple, PriceList] = {}
             for row in rows:
@@ -168,15 +177,21 @@ class PriceListHandler(KindHandler):
         self.count("entries_created", len(created))
         self.count("entries_updated", len(updated))
 
-    def _price_list_upsert(self, row: StagedPrice, priority: int) -> PriceList:
+    def _price_list_upsert(self, row: StagedPrice, priority: int | None) -> PriceList:
+        """Get or create the row's list; an explicit priority option also updates it."""
         price_list, created = PriceList.objects.select_for_update().get_or_create(
             name=row.price_list_name, store_id=row.store_id, valid_from=row.valid_from,
             defaults={"valid_to": row.valid_to, "currency": row.currency, "source": row.source,
-                      "priority": priority},
+                      "priority": priority or 0},
         )
-        if not created and (price_list.valid_to, price_list.currency) != (row.valid_to, row.currency):
-            price_list.valid_to, price_list.currency = row.valid_to, row.currency
-            price_list.save(update_fields=["valid_to", "currency"])
+        wanted = {"valid_to": row.valid_to, "currency": row.currency}
+        if priority is not None:
+            wanted["priority"] = priority
+        changed = [name for name, value in wanted.items() if getattr(price_list, name) != value]
+        if not created and changed:
+            for name in changed:
+                setattr(price_list, name, wanted[name])
+            price_list.save(update_fields=changed)
         if created:
             self.count("price_lists_created")
         return price_list

@@ -2,7 +2,7 @@
 
 A line is identified by its store, its receipt number and its position within the
 receipt in file order, so the same receipt imported again updates its lines instead of
-adding them. Negative quantities are returns. History describes the past: it does not
+adding them, and lines it no longer lists are removed. Negative quantities are returns. History describes the past: it does not
 change stock levels or serial unit statuses, which stock counts set.
 """
 
@@ -240,14 +240,20 @@ class SalesHandler(KindHandler):
                 store_id__in={key[0] for key in keys}, receipt_number__in={key[1] for key in keys}
             )
         }
-        created = []
+        created, changed = [], []
         for key, row in first.items():
-            if key not in existing:
+            sale = existing.get(key)
+            if sale is None:
                 sale = Sale(store_id=row.store_id, receipt_number=row.receipt, sold_at=row.sold_at,
                             payment_method=row.payment_method, created_by_id=self.job.created_by_id)
                 created.append(sale)
                 existing[key] = sale
+            elif (sale.sold_at, sale.payment_method) != (row.sold_at, row.payment_method):
+                sale.sold_at, sale.payment_method = row.sold_at, row.payment_method
+                changed.append(sale)
         Sale.objects.bulk_create(created)
+        if changed:
+            Sale.objects.bulk_update(changed, ["sold_at", "payment_method"])
         if any(sale.pk is None for sale in created):
             # Backends that return no ids from bulk inserts: read them back.
             for sale in Sale.objects.filter(
@@ -283,5 +289,21 @@ class SalesHandler(KindHandler):
         SaleLine.objects.bulk_create(created)
         if updated:
             SaleLine.objects.bulk_update(updated, fields)
+        removed = self._lines_trim(rows, sales, existing)
         self.count("lines_created", len(created))
+        self.count("lines_removed", removed)
         self.count("lines_updated", len(updated))
+
+    def _lines_trim(self, rows: list[StagedSale], sales, existing: dict) -> int:
+        """Delete imported lines past the end of each receipt as the file lists it now."""
+        last: dict[int, int] = {}
+        for row in rows:
+            sale_id = sales[(row.store_id, row.receipt)].pk
+            last[sale_id] = max(last.get(sale_id, 0), row.position)
+        stale = [
+            line.pk for (sale_id, position), line in existing.items()
+            if position is not None and position > last.get(sale_id, position)
+        ]
+        if stale:
+            SaleLine.objects.filter(pk__in=stale).delete()
+        return len(stale)
