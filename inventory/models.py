@@ -98,6 +98,7 @@ class SerialUnit(models.Model):
         indexes = [
             models.Index(fields=["store", "status"], name="serial_store_status_idx"),
             models.Index(fields=["product", "store", "status"], name="serial_product_store_idx"),
+            models.Index(fields=["status", "serial"], name="serial_status_serial_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -179,6 +180,7 @@ class StockMovement(models.Model):
         indexes = [
             models.Index(fields=["store", "created_at"], name="movement_store_created_idx"),
             models.Index(fields=["product", "created_at"], name="movement_product_created_idx"),
+            models.Index(fields=["kind", "created_at"], name="movement_kind_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -220,6 +222,7 @@ class Transfer(models.Model):
         indexes = [
             models.Index(fields=["from_store", "created_at"], name="transfer_from_created_idx"),
             models.Index(fields=["to_store", "status"], name="transfer_to_status_idx"),
+            models.Index(fields=["created_at"], name="transfer_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -262,6 +265,7 @@ class Sale(models.Model):
         ordering = ["-sold_at", "-id"]
         indexes = [
             models.Index(fields=["store", "sold_at"], name="sale_store_sold_idx"),
+            models.Index(fields=["payment_method", "sold_at"], name="sale_method_sold_idx"),
         ]
         constraints = [
             # Imports upsert receipts by store and number; till sales have no number.

@@ -58,6 +58,8 @@ class EstimatedCountPaginator(Paginator):
     when it is at least ``exact_count_below``. Filtered and searched lists, small tables
     and databases other than MySQL/MariaDB get the exact count. With an estimate, the last
     page may come out short or empty, or the last few rows may sit past the last page.
+    Pages far from the start still pay for OFFSET: page 9,900 of a million sale lines took
+    1.5 s on MariaDB 10.11.
     """
 
     exact_count_below = 100_000
@@ -86,12 +88,25 @@ class PortalModelAdmin(admin.ModelAdmin):
 class LargeTableAdmin(PortalModelAdmin):
     """The base of admins over tables that reach millions of rows.
 
+    The page query reads the large table alone, so its ORDER BY ... LIMIT walks an index,
+    and ``list_prefetch_related`` then loads the related rows of the page with one query
+    per relation. With the joins of list_select_related, MariaDB 10.11 starts the plan at
+    the small joined table (stores, products) and sorts the whole large table, which
+    took 1 to 7 seconds per page at a million rows.
+
     Facet counts are switched off because each one is a COUNT over the filtered table.
     Subclasses limit ``sortable_by`` to the columns an index keeps in order.
     """
 
     paginator = EstimatedCountPaginator
     show_facets = ShowFacets.NEVER
+    # An empty tuple, unlike False, keeps the change list from joining every foreign key
+    # named in list_display.
+    list_select_related = ()
+    list_prefetch_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related(*self.list_prefetch_related)
 
 
 class ReadOnlyAdminMixin:
@@ -167,7 +182,7 @@ def money_display(amount: Decimal | None, currency: str | None = None) -> str | 
 
 
 def quantity_display(quantity: int | None, *, signed: bool = False) -> str | None:
-    """Format a quantity with thousands separators; ``signed`` adds + to positive changes."""
+    """Format a quantity with thousands separators, and with ``signed`` a + on increases."""
     if quantity is None:
         return None
     return f"{quantity:+,}" if signed else f"{quantity:,}"

@@ -5,8 +5,10 @@ the whole Django stack (middleware, admin view, queries, template rendering) wit
 network or an ASGI server in front. Run it against a database with the large demo data.
 """
 
+import datetime
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -26,10 +28,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import (
+    MovementKind,
+    PaymentMethod,
     PriceList,
+    PriceListEntry,
     Product,
     Sale,
     SaleLine,
+    SerialStatus,
     SerialUnit,
     StockLevel,
     StockMovement,
@@ -44,7 +50,7 @@ BUDGET_MS = 300
 DEEP_PAGE = 50
 COUNTED_MODELS = (
     Store, Product, SerialUnit, StockLevel, StockMovement, Transfer, Sale, SaleLine,
-    PriceList, Settlement,
+    PriceList, PriceListEntry, Settlement,
 )
 
 
@@ -83,6 +89,8 @@ class Command(BaseCommand):
                             help="Markdown file to write (default: docs/benchmarks/admin.md).")
         parser.add_argument("--only", default="",
                             help="Measure only pages whose label contains this text.")
+        parser.add_argument("--note", default="",
+                            help="A sentence for the report, such as where the data came from.")
 
     def handle(self, *args, **options) -> None:
         if options["repeat"] < 1:
@@ -90,6 +98,7 @@ class Command(BaseCommand):
         client = Client(HTTP_HOST=settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "localhost")
         client.force_login(_bench_superuser())
 
+        load = os.getloadavg()[0]
         pages = [page for page in _pages() if options["only"] in page.label]
         results = []
         for page in pages:
@@ -102,7 +111,8 @@ class Command(BaseCommand):
 
         output = Path(options["output"])
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(_report(results, repeat=options["repeat"]), encoding="utf-8")
+        report = _report(results, repeat=options["repeat"], note=options["note"], load=load)
+        output.write_text(report, encoding="utf-8")
         self.stdout.write(self.style.SUCCESS(f"Wrote {output}"))
 
 
@@ -176,7 +186,23 @@ def _search_and_filter_pages() -> list[Page]:
         ]
     if price_list is not None:
         extra_pages.append(("inventory.pricelistentry filter price list", "inventory_pricelistentry",
-                       {"price_list__id__exact": price_list.pk}))
+                            {"price_list__id__exact": price_list.pk}))
+    # Filters on a status, kind or payment method alone. No index starts with these
+    # columns, so the exact count of the matching rows reads a whole index.
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    extra_pages += [
+        ("inventory.serialunit filter status sold", "inventory_serialunit",
+         {"status__exact": SerialStatus.SOLD}),
+        ("inventory.serialunit filter status in transit", "inventory_serialunit",
+         {"status__exact": SerialStatus.TRANSFERRED}),
+        ("inventory.stockmovement filter kind", "inventory_stockmovement",
+         {"kind__exact": MovementKind.SALE}),
+        ("inventory.sale filter payment method", "inventory_sale",
+         {"payment_method__exact": PaymentMethod.CARD}),
+        ("inventory.sale filter past 7 days", "inventory_sale",
+         {"sold_at__gte": str(midnight - datetime.timedelta(days=7)),
+          "sold_at__lt": str(midnight + datetime.timedelta(days=1))}),
+    ]
     if SerialUnit.objects.order_by("serial")[DEEP_PAGE * 100 : DEEP_PAGE * 100 + 1].exists():
         extra_pages.append(
             (f"inventory.serialunit page {DEEP_PAGE}", "inventory_serialunit", {"p": DEEP_PAGE})
@@ -214,7 +240,7 @@ def _get(client: Client, page: Page) -> None:
         )
 
 
-def _report(results: list[Result], *, repeat: int) -> str:
+def _report(results: list[Result], *, repeat: int, note: str, load: float) -> str:
     lines = [
         "# Admin change lists: server time",
         "",
@@ -227,7 +253,8 @@ def _report(results: list[Result], *, repeat: int) -> str:
         "",
         "## Environment",
         "",
-        *_environment_lines(),
+        *_environment_lines(load=load),
+        *([f"- Data: {note}"] if note else []),
         "",
         "## Rows",
         "",
@@ -253,25 +280,29 @@ def _report(results: list[Result], *, repeat: int) -> str:
     return "\n".join(lines)
 
 
-def _environment_lines() -> list[str]:
+def _environment_lines(*, load: float) -> list[str]:
     database = connection.settings_dict
     with connection.cursor() as cursor:
         cursor.execute("SELECT VERSION()" if connection.vendor == "mysql" else "SELECT sqlite_version()")
         version = cursor.fetchone()[0]
-    command = " ".join(["python", *(Path(sys.argv[0]).name, *sys.argv[1:])])
+    command = shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])
     env = " ".join(
         f"{name}={_redact(os.environ[name])}"
-        for name in ("DATABASE_URL", "DJANGO_DEBUG")
+        for name in ("DATABASE_URL", "DJANGO_DEBUG", "DJANGO_STATIC_MANIFEST")
         if os.environ.get(name)
     )
+    machine = (
+        f"{_cpu_model()}, {os.cpu_count()} cores, shared with other work (1-minute load "
+        f"average {load:.1f} at the start), so single requests are noisy and the median "
+        "is the figure to read"
+    )
+    full_command = " ".join(part for part in (env, command) if part)
     return [
         f"- Date: {timezone.localtime():%Y-%m-%d %H:%M %Z}",
-        f"- Machine: {_cpu_model()}, {os.cpu_count()} cores (shared with other work, so "
-        "single runs are noisy and the median is the figure to read)",
+        f"- Machine: {machine}",
         f"- Database: {connection.vendor} {version}, database {database['NAME']}",
-        f"- Python {platform.python_version()}, Django {django.get_version()}, "
-        f"DEBUG={settings.DEBUG}",
-        f"- Command: `{' '.join(part for part in (env, command) if part)}`",
+        f"- Python {platform.python_version()}, Django {django.get_version()}, DEBUG={settings.DEBUG}",
+        f"- Command: `{full_command}` (`make bench-admin` runs it with DEBUG off)",
     ]
 
 
