@@ -80,3 +80,18 @@ bench-admin: install
 	DJANGO_DEBUG=0 DJANGO_STATIC_MANIFEST=0 \
 	  DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(openssl rand -hex 40)} \
 	  $(PY) manage.py bench_admin $(BENCH_ARGS)
+
+# Stock imports of generated 100k- and 1M-row CSV files and a 100k-row XLSX file, end to
+# end through a Celery worker on MariaDB, with raw LOAD DATA of the same rows beside them,
+# written to docs/benchmarks/imports.md. It creates and migrates its own database
+# (BENCH_DB) and empties its stock tables before each run. BENCH_ARGS passes options,
+# for example BENCH_ARGS="--skip-large".
+BENCH_DB ?= ops_portal_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
+.PHONY: bench-import
+bench-import: install
+	mysql -uroot -h127.0.0.1 -e "CREATE DATABASE IF NOT EXISTS \`$(BENCH_DB)\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+	export DATABASE_URL=mysql://root@127.0.0.1:3306/$(BENCH_DB) REDIS_URL=$(BENCH_REDIS_URL) \
+	  DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(openssl rand -hex 40)} && \
+	  $(PY) manage.py migrate --noinput && \
+	  timeout 7200 $(PY) manage.py bench_imports $(BENCH_ARGS)

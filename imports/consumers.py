@@ -57,9 +57,9 @@ class ImportsConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs) -> None:
-        # The socket only pushes. Any client message gets the current snapshot in return,
-        # so a client can resynchronise after it missed events.
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        # The socket only pushes. Any client message, JSON or not, gets the current
+        # snapshot in return, so a client can resynchronise after it missed events.
         user = self.scope["user"]
         jobs = await sync_to_async(import_job_list_for_user)(user=user, limit=SNAPSHOT_JOBS)
         await self.send_json(

@@ -100,6 +100,10 @@ class ImportJob(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} import {self.task_id}"
 
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self.__dict__.pop("_store_ids", None)
+
     def store_ids_cached(self) -> list[int]:
         """Return the ids of the stores the file names, fetched once per job object."""
         if not hasattr(self, "_store_ids"):

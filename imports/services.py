@@ -221,10 +221,11 @@ def _file_check_type(job: ImportJob) -> None:
 
 
 def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool = True) -> ImportJob:
-    """Run a failed or cancelled job again from the start of its file.
+    """Run a failed or cancelled job again.
 
-    Rows the earlier attempt finalized are recognised by their job and row number, so
-    nothing is written twice.
+    A job that had reached finalizing resumes after its last committed chunk; any other
+    starts over from the file. Live writes are keyed by job and row number, so nothing is
+    written twice either way.
     """
     from imports.tasks import import_job_enqueue
 

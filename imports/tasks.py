@@ -29,7 +29,7 @@ def run_job(job_id: int) -> None:
 
 @shared_task(name=RESUME_STALE_TASK, ignore_result=True)
 def resume_stale_jobs() -> int:
-    """Queue again every running job whose worker stopped sending heartbeats."""
+    """Queue again every stale job: running without heartbeats, or queued and never taken."""
     from imports.pipeline.runner import import_jobs_stale
 
     jobs = import_jobs_stale()

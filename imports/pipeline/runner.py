@@ -13,7 +13,8 @@ from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from imports.errors import ImportErrorCode, ImportJobFailed
@@ -40,11 +41,18 @@ class JobCancelled(Exception):
 
 
 def import_jobs_stale() -> list[ImportJob]:
-    """Return running jobs whose heartbeat stopped, and queued jobs never picked up."""
+    """Return running jobs whose heartbeat stopped, and queued jobs no worker took in time.
+
+    A job with a cancel request is included: when its worker died before it saw the
+    request, only a new run ends the job as cancelled.
+    """
     cutoff = timezone.now() - _stale_after()
+    heartbeat_stopped = Q(heartbeat_at__lt=cutoff)
+    # A queued job has no heartbeat until a worker claims it; retry clears it again.
+    never_taken = Q(status=ImportStatus.QUEUED, heartbeat_at__isnull=True, updated_at__lt=cutoff)
     return list(
-        ImportJob.objects.filter(status__in=RUNNING_STATUSES, heartbeat_at__lt=cutoff)
-        .exclude(cancel_requested=True)
+        ImportJob.objects.filter(status__in=RUNNING_STATUSES)
+        .filter(heartbeat_stopped | never_taken)
         .order_by("pk")
     )
 
@@ -139,12 +147,25 @@ def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
     total = handler.finalize_total()
     reporter.phase_start(ImportStatus.FINALIZING, total=total)
     handler.finalize(reporter=reporter, cancel_check=lambda: _cancel_check(job))
-    staging_clear(job=job, model=handler.staged_model)
     job.summary = {**job.summary, **handler.summary()}
     reporter.finish(ImportStatus.DONE, summary=job.summary)
     logger.info(
         "import.done task_id=%s rows_ok=%s rows_bad=%s", job.task_id, job.rows_ok, job.rows_bad
     )
+    _staging_clear_after_done(job, handler)
+
+
+def _staging_clear_after_done(job: ImportJob, handler) -> None:
+    """Delete the staged rows of a done job, which nothing reads any more.
+
+    This runs after the job is marked done, because deleting 100,000 staged rows takes
+    about a second that the user need not wait for. A failure leaves the rows behind
+    without changing the outcome, so it is logged instead of failing the job.
+    """
+    try:
+        staging_clear(job=job, model=handler.staged_model)
+    except DatabaseError:
+        logger.exception("import.staging_clear_failed task_id=%s", job.task_id)
 
 
 def _phase_parse(job: ImportJob, reporter: ProgressReporter, handler, table) -> None:

@@ -36,6 +36,17 @@ def staged_columns(model: type[models.Model]) -> list[str]:
 
 
 def _encode(value: object) -> str:
+    # The usual cell types first, by exact type: bool is an int subclass and must not
+    # take the int path.
+    kind = type(value)
+    if kind is int or kind is Decimal:
+        return str(value)
+    if kind is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return _escape(value)
+        return value
+    if kind is datetime.date:
+        return value.isoformat()
     if value is None:
         return NULL
     if isinstance(value, bool):
@@ -47,7 +58,10 @@ def _encode(value: object) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, (datetime.date, Decimal, int, float)):
         return str(value)
-    text = str(value)
+    return _escape(str(value))
+
+
+def _escape(text: str) -> str:
     return (
         text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
@@ -85,8 +99,7 @@ class StagingWriter:
         for row in rows:
             if self._handle is None or self._rows_in_file >= STAGING_CHUNK_ROWS:
                 self._open_next()
-            self._handle.write("\t".join(_encode(value) for value in row))
-            self._handle.write("\n")
+            self._handle.write("\t".join([_encode(value) for value in row]) + "\n")
             self._rows_in_file += 1
             self.rows += 1
 
@@ -182,6 +195,9 @@ def _insert_batches(model: type[models.Model], path: Path) -> int:
 
 def staging_clear(*, job: ImportJob, model: type[models.Model]) -> None:
     """Delete a job's staged rows in short batches."""
+    if connection.vendor == "mysql":
+        _delete_limited(model, job)
+        return
     while True:
         ids = list(
             model.objects.filter(job=job).values_list("pk", flat=True)[:DELETE_BATCH_ROWS]
@@ -189,6 +205,20 @@ def staging_clear(*, job: ImportJob, model: type[models.Model]) -> None:
         if not ids:
             break
         model.objects.filter(pk__in=ids).delete()
+
+
+def _delete_limited(model: type[models.Model], job: ImportJob) -> None:
+    # DELETE ... LIMIT finds the rows through the (job, row_number) index itself, where
+    # fetching ids first sends each id to the server and back.
+    table = connection.ops.quote_name(model._meta.db_table)
+    job_column = connection.ops.quote_name(model._meta.get_field("job").column)
+    sql = f"DELETE FROM {table} WHERE {job_column} = %s LIMIT {DELETE_BATCH_ROWS}"
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [job.pk])
+            deleted = cursor.rowcount
+        if deleted < DELETE_BATCH_ROWS:
+            break
 
 
 def staging_remove_files(*, job: ImportJob) -> None:

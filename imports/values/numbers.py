@@ -22,6 +22,12 @@ _SURROUNDING = "€$£¥ \u00a0\u202f"
 _GROUP_EXTRA = " \u00a0\u202f\u2009'’"
 
 _SCIENTIFIC = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)[eE][+-]?\d+")
+# Digits with an optional sign and decimal part, as most cells are: these need none of
+# the checks for currency symbols and thousands separators.
+_PLAIN_NUMBER = {
+    "point": re.compile(r"-?[0-9]+(?:\.[0-9]+)?"),
+    "comma": re.compile(r"-?[0-9]+(?:,[0-9]+)?"),
+}
 _NUMERIC = re.compile(r"[\d.,]+")
 
 
@@ -180,6 +186,9 @@ def percent_parse(value: Cell, style: NumberStyle = NumberStyle.POINT) -> Decima
 
 
 def _decimal_from_text(text: str, style: NumberStyle) -> Decimal:
+    if _PLAIN_NUMBER[style].fullmatch(text):
+        return Decimal(text if style is NumberStyle.POINT else text.replace(",", "."))
+
     stripped = text.strip().strip(_SURROUNDING)
     sign = ""
     if stripped[:1] in ("+", "-", "\u2212"):

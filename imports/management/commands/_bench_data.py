@@ -25,9 +25,10 @@ PLAIN_SKUS = 2_500
 SERIALIZED_SKUS = 500
 # Share of the rows of a file that are serial rows; the rest are plain quantity rows.
 SERIAL_ROW_SHARE = 0.3
+LOT_COST_SHARE = 0.1
 STOCK_HEADER = ["store", "sku", "serial", "qty", "cost", "status", "received_date"]
 # Bumped whenever the generated content changes, so files cached under var/ are remade.
-FILES_VERSION = 1
+FILES_VERSION = 2
 # Statuses of serial rows, with their weights: most counted units are on the shelf.
 SERIAL_STATUSES = (("in_stock", 90), ("reserved", 6), ("damaged", 4))
 FIRST_RECEIVED = datetime.date(2024, 1, 1)
@@ -73,8 +74,21 @@ def bench_user_ensure():
 
 
 def stock_records(catalog: Catalog, rows: int, *, seed: int):
-    """Yield ``rows`` stock records as lists of text cells in STOCK_HEADER order."""
+    """Yield ``rows`` stock records as lists of text cells in STOCK_HEADER order.
+
+    Each SKU has a purchase cost, and one row in LOT_COST_SHARE lists another lot's cost
+    within 5% of it, as counts exported from a stock system do.
+    """
     rng = random.Random(seed)
+    costs = random.Random(0)
+    plain_costs = {sku: costs.randrange(50, 9_999) for sku in catalog.plain_skus}
+    serialized_costs = {sku: costs.randrange(9_900, 129_900) for sku in catalog.serialized_skus}
+
+    def cost(cents: int) -> str:
+        if rng.random() < LOT_COST_SHARE:
+            cents = round(cents * rng.uniform(0.95, 1.05))
+        return str(Decimal(cents) / 100)
+
     # Serials start at a seed-dependent block, so two files of different seeds share none.
     next_imei = 35_000_000_000_000 + seed * 10_000_000
     status_names = [name for name, _ in SERIAL_STATUSES]
@@ -84,25 +98,20 @@ def stock_records(catalog: Catalog, rows: int, *, seed: int):
         received = FIRST_RECEIVED + datetime.timedelta(days=rng.randrange(RECEIVED_DAYS))
         if rng.random() < SERIAL_ROW_SHARE:
             next_imei += 1
+            sku = rng.choice(catalog.serialized_skus)
             yield [
                 store,
-                rng.choice(catalog.serialized_skus),
+                sku,
                 imei_with_check_digit(str(next_imei)),
                 "1" if rng.random() < 0.5 else "",
-                str(Decimal(rng.randrange(9_900, 129_900)) / 100),
+                cost(serialized_costs[sku]),
                 rng.choices(status_names, status_weights)[0],
                 received.isoformat(),
             ]
         else:
-            yield [
-                store,
-                rng.choice(catalog.plain_skus),
-                "",
-                str(rng.randrange(0, 60)),
-                str(Decimal(rng.randrange(50, 9_999)) / 100),
-                "",
-                received.isoformat(),
-            ]
+            sku = rng.choice(catalog.plain_skus)
+            yield [store, sku, "", str(rng.randrange(0, 60)), cost(plain_costs[sku]), "",
+                   received.isoformat()]
 
 
 def stock_csv_ensure(folder: Path, catalog: Catalog, rows: int, *, seed: int) -> Path:

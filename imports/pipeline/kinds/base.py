@@ -12,12 +12,21 @@ from imports.pipeline.progress import ProgressReporter
 from imports.problems import ImportErrorCode, ValueProblem
 from imports.readers import RawRow, Table
 from imports.values import DateOrderDetector, NumberStyleDetector, decimal_parse, percent_parse
-from imports.values.cells import cell_is_empty
 
 MAX_REPORTED_VALUE_CHARS = 500
+# Distinct values per field whose parse outcome is remembered, and whose format evidence
+# was already observed. Files repeat store codes, SKUs, quantities, prices and dates on
+# thousands of rows, so a few thousand entries per field skip most of the parsing.
+MAX_REMEMBERED_VALUES = 20_000
 # Amount columns hold 12 digits with 2 decimals.
 MAX_AMOUNT = Decimal("10000000000")
 CENT = Decimal("0.01")
+
+
+# The outcome of an empty or missing cell, as parse() and column_parse() tell it apart
+# from a parsed None.
+EMPTY = object()
+_NOT_FOUND = object()
 
 
 @dataclass
@@ -74,6 +83,9 @@ class KindHandler:
     staged_model: type[models.Model]
     number_fields: tuple[str, ...] = ()
     date_fields: tuple[str, ...] = ()
+    # Fields whose values are mostly unique per row (serials, receipt numbers), where
+    # remembering parse outcomes would only cost memory.
+    distinct_fields: tuple[str, ...] = ()
 
     def __init__(self, job: ImportJob) -> None:
         self.job = job
@@ -83,6 +95,8 @@ class KindHandler:
         self.date_order = DateOrderDetector()
         self.notes: list[str] = []
         self.counters: dict[str, int] = {}
+        self._parsed: dict[str, dict | None] = {}
+        self._observed: dict[str, set[str]] = {}
 
     # Parsing phase.
 
@@ -100,17 +114,31 @@ class KindHandler:
         """Raise ImportJobFailed when the bound columns cannot work for this job."""
 
     def observe(self, raw: RawRow) -> None:
-        """Feed one row's number and date cells to the per-file format detectors."""
+        """Feed one row's number and date cells to the per-file format detectors.
+
+        A value the detector has already seen adds no evidence, so repeated text values
+        are skipped.
+        """
         if raw.error is not None:
             return
         for name in self.number_fields:
             value = self.cell(raw, name)
-            if value is not None:
+            if value is not None and self._first_sight(name, value):
                 self.number_style.observe(value)
         for name in self.date_fields:
             value = self.cell(raw, name)
-            if value is not None:
+            if value is not None and self._first_sight(name, value):
                 self.date_order.observe(value)
+
+    def _first_sight(self, name: str, value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        seen = self._observed.setdefault(name, set())
+        if value in seen:
+            return False
+        if len(seen) < MAX_REMEMBERED_VALUES:
+            seen.add(value)
+        return True
 
     def formats_decide(self) -> None:
         """Fix the file's decimal separator and date order; raises ImportFileError on conflict."""
@@ -137,25 +165,87 @@ class KindHandler:
         if index is None or index >= len(raw.cells):
             return None
         value = raw.cells[index]
-        if cell_is_empty(value):
-            return None
-        return value.strip() if isinstance(value, str) else value
+        if isinstance(value, str):
+            # The test of cell_is_empty(): text of only whitespace is empty.
+            return value.strip() or None
+        return value
 
     def parse(self, raw: RawRow, errors: RowErrors, name: str, parser: Callable, *,
               required: bool = False, default: object = None) -> object:
         """Parse one cell with ``parser``, recording a problem instead of raising."""
-        value = self.cell(raw, name)
-        if value is None:
+        index = self.match.indexes.get(name)
+        value = raw.cells[index] if index is not None and index < len(raw.cells) else None
+        outcome = self._outcome(name, value, parser)
+        if outcome is EMPTY:
             if required:
                 errors.add(name, "", ImportErrorCode.VALUE_MISSING,
                            f"Row {raw.number} has no {self.header_name(name)}. Fill it in or "
                            "remove the row.")
             return default
-        try:
-            return parser(value)
-        except ValueProblem as problem:
-            errors.add_problem(name, value, problem)
+        if isinstance(outcome, ValueProblem):
+            errors.add_problem(name, value.strip() if isinstance(value, str) else value, outcome)
             return default
+        return outcome
+
+    def column_parse(self, rows: list[RawRow], name: str, parser: Callable) -> list[object]:
+        """Parse a field's cell in each row, the way parse() does, without recording problems.
+
+        Returns one outcome per row: the parsed value, EMPTY when the cell is empty or
+        missing, or the ValueProblem that parsing raised. A caller handles rows without
+        problems from these outcomes and parses the others again with parse(), which
+        records each problem with its message.
+        """
+        index = self.match.indexes.get(name)
+        if index is None:
+            return [EMPTY] * len(rows)
+        cells = [raw.cells[index] if index < len(raw.cells) else None for raw in rows]
+        remembered = self._remembered(name)
+        if remembered is None:
+            return [self._outcome(name, value, parser) for value in cells]
+
+        found = remembered.get
+        outcomes = [
+            found(value if type(value) is str else (type(value), value), _NOT_FOUND)
+            for value in cells
+        ]
+        for position, outcome in enumerate(outcomes):
+            if outcome is _NOT_FOUND:
+                outcomes[position] = self._outcome(name, cells[position], parser)
+        return outcomes
+
+    def _remembered(self, name: str) -> dict | None:
+        try:
+            return self._parsed[name]
+        except KeyError:
+            remembered = self._parsed[name] = None if name in self.distinct_fields else {}
+            return remembered
+
+    def _outcome(self, name: str, value: object, parser: Callable) -> object:
+        """Return a raw cell parsed, EMPTY, or the ValueProblem that parsing raised.
+
+        A field is always parsed by the same parser, and parsers depend only on the cell
+        and on the file's formats, so the outcome of a cell value is remembered per field.
+        """
+        remembered = self._remembered(name)
+        # 1, 1.0 and True are equal keys, but parsers treat the types differently.
+        key = value if type(value) is str else (type(value), value)
+        if remembered is not None:
+            outcome = remembered.get(key, _NOT_FOUND)
+            if outcome is not _NOT_FOUND:
+                return outcome
+
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "":
+            outcome = EMPTY
+        else:
+            try:
+                outcome = parser(value)
+            except ValueProblem as problem:
+                outcome = problem
+        if remembered is not None and len(remembered) < MAX_REMEMBERED_VALUES:
+            remembered[key] = outcome
+        return outcome
 
     def money(self, value: object) -> Decimal:
         """Parse an amount with the file's number style, rounded half up to cents."""

@@ -8,6 +8,11 @@ from inventory.access import store_ids_for_user
 from inventory.models import Product, SaleLine, SerialStatus, SerialUnit, Store
 
 
+# Store codes as written in a file, remembered with the store they name; a file has a
+# few hundred, and one of garbage has no more remembered than this.
+MAX_REMEMBERED_CODES = 10_000
+
+
 @dataclass(frozen=True)
 class ProductRef:
     id: int
@@ -33,9 +38,16 @@ class StoreDirectory:
             for store in Store.objects.only("id", "code", "name", "is_active")
         }
         self.allowed_ids = store_ids_for_user(user)
+        self._found: dict[str, Store | None] = {}
 
     def find(self, code: str) -> Store | None:
-        return self.by_code.get(code.strip().casefold())
+        try:
+            return self._found[code]
+        except KeyError:
+            store = self.by_code.get(code.strip().casefold())
+            if len(self._found) < MAX_REMEMBERED_CODES:
+                self._found[code] = store
+            return store
 
     def allowed(self, store: Store) -> bool:
         return self.allowed_ids is None or store.pk in self.allowed_ids

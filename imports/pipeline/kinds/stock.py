@@ -7,39 +7,49 @@ on-hand changes that store's level by one. Every change writes a ledger row keye
 job and the row that caused it.
 """
 
+import datetime
 import logging
 from collections.abc import Callable
+from decimal import Decimal
+from typing import NamedTuple, TypeVar
 
-from django.db import transaction
-from django.db.models import Count, Min, Sum
-from django.utils import timezone
+from django.db import IntegrityError, transaction
+from django.db.models import Min, Q, Sum
 
 from imports.models import ImportJob, ImportKind, ImportRowError, StagedStock
-from imports.pipeline.kinds.base import ChunkResult, KindHandler, RowErrors
+from imports.pipeline.kinds.base import EMPTY, ChunkResult, KindHandler, RowErrors
 from imports.pipeline.kinds.lookups import (
+    ProductRef,
     StoreDirectory,
     products_by_sku,
     sold_unit_sales,
     units_by_serial,
 )
+from imports.pipeline.live_writes import (
+    LockedLevel,
+    LockedUnit,
+    db_now,
+    levels_lock,
+    levels_save,
+    movements_insert,
+    units_insert,
+    units_lock,
+    units_update,
+)
 from imports.pipeline.progress import ProgressReporter
-from imports.problems import ImportErrorCode
+from imports.problems import ImportErrorCode, ValueProblem
 from imports.readers import RawRow
 from imports.values import date_parse, quantity_parse, serial_parse, sku_parse, status_parse
-from inventory.models import (
-    ON_HAND_STATUSES,
-    MovementKind,
-    SerialStatus,
-    SerialUnit,
-    StockBucket,
-    StockMovement,
-)
-from inventory.services.stock import stock_change, stock_levels_lock, stock_levels_save
+from inventory.models import ON_HAND_STATUSES, MovementKind, SerialStatus, StockBucket
 
 logger = logging.getLogger(__name__)
 
 FINALIZE_CHUNK = 2_000
+# Products kept between validation chunks; a catalog larger than this is fetched again.
+MAX_REMEMBERED_PRODUCTS = 100_000
 ON_HAND = {str(status) for status in ON_HAND_STATUSES}
+
+T = TypeVar("T")
 
 
 class StockHandler(KindHandler):
@@ -47,6 +57,7 @@ class StockHandler(KindHandler):
     staged_model = StagedStock
     number_fields = ("unit_cost",)
     date_fields = ("received_at",)
+    distinct_fields = ("serial",)
 
     def __init__(self, job: ImportJob) -> None:
         super().__init__(job)
@@ -54,21 +65,30 @@ class StockHandler(KindHandler):
         # NOTE: the serials seen so far are kept in memory to reject a serial listed twice,
         # about 100 bytes per serial row.
         self.seen_serials: dict[str, int] = {}
+        self.products: dict[str, ProductRef] = {}
 
     def validate_chunk(self, rows: list[RawRow]) -> ChunkResult:
         if self.stores is None:
             self.stores = StoreDirectory(self.job.created_by)
         result = ChunkResult()
+        columns = [self.column_parse(rows, name, parser) for name, parser in self._parsers()]
         parsed = []
-        for raw in rows:
+        for raw, *outcomes in zip(rows, *columns):
             errors = self.read_error(raw) or RowErrors(self, raw)
-            values = self._row_parse(raw, errors) if not errors else None
+            if errors:
+                parsed.append((raw, errors, None))
+                continue
+            values = _values_if_valid(outcomes)
+            if values is None:
+                # Parsed again cell by cell, which records each problem with its message.
+                values = self._row_parse(raw, errors)
             parsed.append((raw, errors, values))
 
-        products = products_by_sku({v["sku"] for _, e, v in parsed if v and v["sku"]})
+        products = self._products_for({v["sku"] for _, e, v in parsed if v and v["sku"]})
         units = units_by_serial({v["serial"] for _, e, v in parsed if v and v["serial"]})
         sold = sold_unit_sales([u.id for u in units.values() if u.status == SerialStatus.SOLD])
 
+        job_id = self.job.pk
         for raw, errors, values in parsed:
             if values is not None and not errors:
                 self._row_resolve(raw, errors, values, products, units, sold)
@@ -79,25 +99,53 @@ class StockHandler(KindHandler):
             result.rows_ok += 1
             result.store_ids.add(values["store_id"])
             result.staged.append((
-                self.job.pk, raw.number, values["store_id"], values["product_id"],
+                job_id, raw.number, values["store_id"], values["product_id"],
                 values["serial"] or "", values["quantity"], values["status"] or "",
                 values["unit_cost"], values["received_at"],
             ))
         return result
+
+    def _products_for(self, skus: set[str]) -> dict[str, ProductRef]:
+        """Return the products of the SKUs by SKU, fetching only those not seen before.
+
+        Unknown SKUs are asked for again in each chunk, so a product created while the
+        file is validated is found.
+        """
+        missing = skus - self.products.keys()
+        if missing:
+            if len(self.products) + len(missing) > MAX_REMEMBERED_PRODUCTS:
+                self.products = {}
+            self.products |= products_by_sku(missing)
+        return self.products
+
+    def _parsers(self) -> list[tuple[str, Callable]]:
+        """Return the row's fields and their parsers, in the order of PARSED_VALUES."""
+        return [
+            ("store", str),
+            ("sku", sku_parse),
+            ("serial", serial_parse),
+            ("qty", self._quantity),
+            ("status", status_parse),
+            ("unit_cost", self.money),
+            ("received_at", self._received_date),
+        ]
 
     def _row_parse(self, raw: RawRow, errors: RowErrors) -> dict:
         return {
             "store": self.parse(raw, errors, "store", str, required=True),
             "sku": self.parse(raw, errors, "sku", sku_parse, required=True),
             "serial": self.parse(raw, errors, "serial", serial_parse),
-            "quantity": self.parse(raw, errors, "qty", lambda value: quantity_parse(value, self.style)),
+            "quantity": self.parse(raw, errors, "qty", self._quantity),
             "status": self.parse(raw, errors, "status", status_parse),
             "unit_cost": self.parse(raw, errors, "unit_cost", self.money),
-            "received_at": self.parse(
-                raw, errors, "received_at",
-                lambda value: date_parse(value, self.order, date1904=self.table.date1904),
-            ),
+            "received_at": self.parse(raw, errors, "received_at", self._received_date),
         }
+
+    def _quantity(self, value: object) -> int:
+        return quantity_parse(value, self.style)
+
+    def _received_date(self, value: object) -> datetime.date:
+        return date_parse(value, self.order, date1904=self.table.date1904)
 
     def _row_resolve(self, raw, errors, values, products, units, sold) -> None:
         store = self.stores.find(values["store"])
@@ -177,10 +225,10 @@ class StockHandler(KindHandler):
         return StagedStock.objects.filter(job=self.job)
 
     def finalize_total(self) -> int:
-        pairs = (
+        self.plain_pairs = (
             self._staged().filter(serial="").values("store_id", "product_id").distinct().count()
         )
-        return pairs + self._staged().exclude(serial="").count()
+        return self.plain_pairs + self._staged().exclude(serial="").count()
 
     def finalize(self, *, reporter: ProgressReporter, cancel_check: Callable[[], None]) -> None:
         done = self._finalize_plain(reporter, cancel_check)
@@ -195,60 +243,91 @@ class StockHandler(KindHandler):
         ImportJob.objects.filter(pk=self.job.pk).update(checkpoint=checkpoint)
 
     def _finalize_plain(self, reporter, cancel_check) -> int:
-        groups = (
-            self._staged().filter(serial="")
-            .values("store_id", "product_id")
-            .annotate(total=Sum("quantity"), first_row=Min("row_number"), lines=Count("id"))
-            .order_by("store_id", "product_id")
-        )
-        combined = 0
-        done = 0
+        """Set each (store, SKU) pair's on-hand to the sum of its plain rows, pair by pair.
+
+        Pairs are read in chunks after the last one applied, so a resumed job goes on
+        from its checkpoint and the worker never holds more than one chunk of pairs.
+        """
+        plain = self._staged().filter(serial="")
+        pairs = getattr(self, "plain_pairs", None)
+        if pairs is None:
+            pairs = plain.values("store_id", "product_id").distinct().count()
+        self.counters["lines_combined"] = plain.count() - pairs
+
         after = tuple(self._checkpoint().get("plain_after") or (0, 0))
-        chunk: list[dict] = []
-        for group in groups.iterator(chunk_size=FINALIZE_CHUNK):
-            combined += group["lines"] - 1
-            done += 1
-            if (group["store_id"], group["product_id"]) <= after:
-                continue
-            chunk.append(group)
-            if len(chunk) >= FINALIZE_CHUNK:
-                self._plain_chunk_apply(chunk)
-                chunk = []
-                reporter.advance(done)
-                cancel_check()
-        if chunk:
+        done = 0
+        if after != (0, 0):
+            done = (
+                plain.exclude(_pairs_after(after)).values("store_id", "product_id")
+                .distinct().count()
+            )
+        while True:
+            chunk = list(
+                plain.filter(_pairs_after(after))
+                .values("store_id", "product_id")
+                .annotate(total=Sum("quantity"), first_row=Min("row_number"))
+                .order_by("store_id", "product_id")
+                .values_list("store_id", "product_id", "total", "first_row")[:FINALIZE_CHUNK]
+            )
+            if not chunk:
+                break
             self._plain_chunk_apply(chunk)
+            after = chunk[-1][:2]
+            done += len(chunk)
+            reporter.advance(done)
+            cancel_check()
         reporter.advance(done, force=True)
-        self.counters["lines_combined"] = combined
         return done
 
-    def _plain_chunk_apply(self, chunk: list[dict]) -> None:
-        pairs = [(group["store_id"], group["product_id"]) for group in chunk]
+    def _plain_chunk_apply(self, chunk: list[tuple[int, int, int, int]]) -> None:
+        changed = _with_level_insert_retry(
+            lambda insert_missing: self._plain_chunk_write(chunk, insert_missing)
+        )
+        self.count("levels_changed", changed)
+
+    def _plain_chunk_write(self, chunk: list[tuple[int, int, int, int]], insert_missing: bool) -> int:
+        """Set the chunk's levels in one transaction; return how many changed."""
+        now = db_now()
         with transaction.atomic():
-            levels = stock_levels_lock(pairs=pairs)
+            levels = levels_lock(
+                ((store_id, product_id) for store_id, product_id, _, _ in chunk),
+                insert_missing=insert_missing,
+            )
+            changed = set()
             movements = []
-            for group in chunk:
-                level = levels[(group["store_id"], group["product_id"])]
-                delta = group["total"] - level.on_hand
-                if delta:
-                    movements.append(stock_change(
-                        level=level, bucket=StockBucket.ON_HAND, quantity=delta,
-                        kind=MovementKind.IMPORT_ADJUSTMENT, actor_id=self.job.created_by_id,
-                        import_job_id=self.job.pk, import_row=group["first_row"],
-                    ))
-            stock_levels_save(movements=movements)
+            for store_id, product_id, total, first_row in chunk:
+                level = levels[(store_id, product_id)]
+                if total == level.on_hand:
+                    continue
+                movements.append(self._movement(level, total - level.on_hand, first_row, now))
+                level.on_hand = total
+                changed.add((store_id, product_id))
+            levels_save(_levels_to_save(levels, changed))
+            movements_insert(movements)
             last = chunk[-1]
-            self._checkpoint_save(plain_after=[last["store_id"], last["product_id"]])
-        self.count("levels_changed", len(movements))
+            self._checkpoint_save(plain_after=[last[0], last[1]])
+        return len(movements)
+
+    def _movement(self, level: LockedLevel, quantity: int, row_number: int, now: str) -> tuple:
+        """Return a ledger row in MOVEMENT_COLUMNS order for a change of a level's on-hand."""
+        return (
+            level.store_id, level.product_id, MovementKind.IMPORT_ADJUSTMENT.value,
+            StockBucket.ON_HAND.value, quantity, level.on_hand, level.on_hand + quantity,
+            self.job.created_by_id, self.job.pk, row_number, "", now,
+        )
 
     def _finalize_serials(self, reporter, cancel_check, done: int) -> None:
+        serial_rows = self._staged().exclude(serial="")
         after = int(self._checkpoint().get("serial_after") or 0)
-        done += self._staged().exclude(serial="").filter(row_number__lte=after).count()
+        if after:
+            done += serial_rows.filter(row_number__lte=after).count()
         while True:
-            rows = list(
-                self._staged().exclude(serial="").filter(row_number__gt=after)
-                .order_by("row_number")[:FINALIZE_CHUNK]
-            )
+            rows = [
+                StagedSerial(*values)
+                for values in serial_rows.filter(row_number__gt=after)
+                .order_by("row_number")
+                .values_list(*StagedSerial._fields)[:FINALIZE_CHUNK]
+            ]
             if not rows:
                 break
             self._serial_chunk_apply(rows)
@@ -258,29 +337,42 @@ class StockHandler(KindHandler):
             cancel_check()
         reporter.advance(done, force=True)
 
-    def _serial_chunk_apply(self, rows: list[StagedStock]) -> None:
+    def _serial_chunk_apply(self, rows: list["StagedSerial"]) -> None:
+        conflicts, clamped = _with_level_insert_retry(
+            lambda insert_missing: self._serial_chunk_write(rows, insert_missing)
+        )
+        self.job.rows_ok -= conflicts
+        self.job.rows_bad += conflicts
+        self.count("units_imported", len(rows) - conflicts)
+        if clamped:
+            self.count("levels_clamped", clamped)
+
+    def _serial_chunk_write(self, rows: list["StagedSerial"], insert_missing: bool) -> tuple[int, int]:
+        """Apply the chunk's serial rows in one transaction.
+
+        Returns the number of rows skipped because their unit was sold meanwhile, and the
+        number of changes dropped to keep a level from going below zero.
+        """
+        now = db_now()
         with transaction.atomic():
-            existing = {
-                unit.serial: unit
-                for unit in SerialUnit.objects.select_for_update()
-                .filter(serial__in=[row.serial for row in rows]).order_by("pk")
-            }
+            existing = units_lock(row.serial for row in rows)
             changes, conflicts = self._serial_changes(rows, existing)
-            pairs = {(store_id, product_id) for _, store_id, product_id, _ in changes}
-            levels = stock_levels_lock(pairs=pairs)
-            movements = self._serial_movements(changes, levels)
-            self._units_save(rows, existing, conflicts)
-            stock_levels_save(movements=movements)
+            levels = levels_lock(
+                {(store_id, product_id) for _, store_id, product_id, _ in changes},
+                insert_missing=insert_missing,
+            )
+            movements, changed, clamped = self._serial_movements(changes, levels, now)
+            self._units_save(rows, existing, conflicts, now)
+            levels_save(_levels_to_save(levels, changed))
+            movements_insert(movements)
             if conflicts:
                 ImportRowError.objects.bulk_create(conflicts, ignore_conflicts=True)
                 ImportJob.objects.filter(pk=self.job.pk).update(
                     rows_ok=self.job.rows_ok - len(conflicts),
                     rows_bad=self.job.rows_bad + len(conflicts),
                 )
-                self.job.rows_ok -= len(conflicts)
-                self.job.rows_bad += len(conflicts)
             self._checkpoint_save(serial_after=rows[-1].row_number)
-        self.count("units_imported", len(rows) - len(conflicts))
+        return len(conflicts), clamped
 
     def _serial_changes(self, rows, existing):
         """Return the on-hand changes (row, store, product, ±1) and rows sold meanwhile."""
@@ -305,46 +397,106 @@ class StockHandler(KindHandler):
                 changes.append((row, *new_pair, 1))
         return changes, conflicts
 
-    def _serial_movements(self, changes, levels) -> list[StockMovement]:
+    def _serial_movements(self, changes, levels, now: str):
+        """Apply the changes to the locked levels.
+
+        Returns the ledger rows, the changed levels and the number of changes dropped
+        because the level already disagreed with its units and would go below zero.
+        """
         movements = []
+        changed = set()
+        clamped = 0
         for row, store_id, product_id, quantity in changes:
             level = levels[(store_id, product_id)]
             if level.on_hand + quantity < 0:
-                # The level already disagreed with its units; keep it at zero.
-                self.count("levels_clamped")
+                clamped += 1
                 continue
-            movements.append(stock_change(
-                level=level, bucket=StockBucket.ON_HAND, quantity=quantity,
-                kind=MovementKind.IMPORT_ADJUSTMENT, actor_id=self.job.created_by_id,
-                import_job_id=self.job.pk, import_row=row.row_number,
-            ))
-        return movements
+            movements.append(self._movement(level, quantity, row.row_number, now))
+            level.on_hand += quantity
+            changed.add((store_id, product_id))
+        return movements, changed, clamped
 
-    def _units_save(self, rows, existing, conflicts) -> None:
+    def _units_save(self, rows, existing, conflicts, now: str) -> None:
         skipped = {error.row_number for error in conflicts}
-        now = timezone.now()
-        new_units = []
-        changed = []
+        new_units: dict[str, tuple] = {}
+        changed: dict[str, LockedUnit] = {}
         for row in rows:
             if row.row_number in skipped:
                 continue
             unit = existing.get(row.serial)
             if unit is None:
-                unit = SerialUnit(serial=row.serial)
-                new_units.append(unit)
-                existing[row.serial] = unit
-            else:
-                changed.append(unit)
+                # Validation stages a serial once per job; were it staged twice, the last
+                # row would win here, as it does for an existing unit.
+                new_units[row.serial] = (
+                    row.serial, row.product_id, row.store_id, row.status, row.unit_cost,
+                    row.received_at, now,
+                )
+                continue
             unit.store_id = row.store_id
             unit.product_id = row.product_id
             unit.status = row.status
-            unit.updated_at = now
             if row.unit_cost is not None:
                 unit.cost = row.unit_cost
             if row.received_at is not None:
                 unit.received_at = row.received_at
-        SerialUnit.objects.bulk_create(new_units)
-        if changed:
-            SerialUnit.objects.bulk_update(
-                changed, ["store_id", "product_id", "status", "cost", "received_at", "updated_at"]
-            )
+            changed[row.serial] = unit
+        units_insert(list(new_units.values()))
+        units_update(list(changed.values()))
+
+
+class StagedSerial(NamedTuple):
+    """A staged serial row, as finalize reads it."""
+
+    row_number: int
+    store_id: int
+    product_id: int
+    serial: str
+    status: str
+    unit_cost: Decimal | None
+    received_at: datetime.date | None
+
+
+# The keys of a parsed row, in the order of StockHandler._parsers(); store and sku are required.
+PARSED_VALUES = ("store", "sku", "serial", "quantity", "status", "unit_cost", "received_at")
+REQUIRED_VALUES = 2
+
+
+def _values_if_valid(outcomes: list[object]) -> dict | None:
+    """Return a row's parsed values from column_parse() outcomes, or None if any has a problem."""
+    values = {}
+    for position, outcome in enumerate(outcomes):
+        if outcome is EMPTY:
+            if position < REQUIRED_VALUES:
+                return None
+            outcome = None
+        elif isinstance(outcome, ValueProblem):
+            return None
+        values[PARSED_VALUES[position]] = outcome
+    return values
+
+
+def _with_level_insert_retry(write: Callable[[bool], T]) -> T:
+    """Run a chunk's write transaction, inserting its missing levels along with the changes.
+
+    When another transaction created one of those levels (or a serial unit) meanwhile,
+    the insert fails and rolls the chunk back, and the chunk runs again with missing
+    levels inserted and locked before anything else, as stock_levels_lock() does.
+    """
+    try:
+        return write(False)
+    except IntegrityError:
+        logger.info("import.chunk_retried reason=concurrent_insert")
+        return write(True)
+
+
+def _levels_to_save(
+    levels: dict[tuple[int, int], LockedLevel], changed: set[tuple[int, int]]
+) -> list[LockedLevel]:
+    """Return the changed levels and the unsaved ones, which are inserted even when unchanged."""
+    return [level for pair, level in levels.items() if level.id is None or pair in changed]
+
+
+def _pairs_after(pair: tuple[int, int]) -> Q:
+    """Match staged rows whose (store id, product id) sorts after ``pair``."""
+    store_id, product_id = pair
+    return Q(store_id__gt=store_id) | Q(store_id=store_id, product_id__gt=product_id)

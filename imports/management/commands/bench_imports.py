@@ -1,0 +1,454 @@
+"""Measure stock imports end to end through a Celery worker, and raw LOAD DATA beside them.
+
+Each run empties the live stock tables, starts a job with import_job_start() as the API
+does (dispatch to the `imports` queue), and polls the job row until it is finished. The
+worker is a real `celery worker -c 1` child process with the same settings; its pool
+process runs the job, and its peak resident memory is read from /proc. In the same run
+the rows of each CSV are loaded into a bare table with LOAD DATA LOCAL INFILE, the
+fastest way into MariaDB, so the page shows how far the pipeline is from it.
+
+The command empties live tables, so it refuses a database whose name lacks "bench".
+"""
+
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import django
+import psutil
+from django.conf import settings
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.utils import timezone
+
+from imports.management.commands._bench_data import (
+    STOCK_HEADER,
+    Catalog,
+    bench_catalog_ensure,
+    bench_user_ensure,
+    stock_csv_ensure,
+    stock_xlsx_ensure,
+)
+from imports.models import ImportJob, ImportRowError, ImportStatus, StagedStock
+from imports.services import import_job_start
+from inventory.models import Product, SerialUnit, StockLevel, StockMovement, Store
+
+PHASES = ("parsing", "validating", "loading", "finalizing")
+POLL_SECONDS = 0.02
+WORKER_READY_SECONDS = 60
+# A job still queued after this long was probably taken by another worker on the same
+# broker, which cannot see this database.
+QUEUED_LIMIT_SECONDS = 60
+NOTES_MARKER = "<!-- Notes below this line are kept when the page is written again. -->"
+TRUNCATED_TABLES = (
+    StockMovement, SerialUnit, StockLevel, StagedStock, ImportRowError,
+    ImportJob.stores.through, ImportJob,
+)
+TARGET_SECONDS = {"csv-100k": 3.0, "csv-1m": 30.0, "xlsx-100k": 4.0}
+
+
+@dataclass
+class Run:
+    seconds: float
+    phases: dict[str, float]
+    peak_rss: int
+    rss_before: int
+    cleanup_seconds: float
+
+
+@dataclass
+class FileResult:
+    label: str
+    path: Path
+    rows: int
+    runs: list[Run] = field(default_factory=list)
+    load_data_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(run.seconds for run in self.runs)
+
+    def phase_seconds(self, phase: str) -> float:
+        return statistics.median(run.phases.get(phase, 0.0) for run in self.runs)
+
+    @property
+    def peak_rss(self) -> int:
+        return max(run.peak_rss for run in self.runs)
+
+    @property
+    def rss_before(self) -> int:
+        return min(run.rss_before for run in self.runs)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import generated stock files (100k and 1M rows of CSV, 100k rows of XLSX) through "
+        "a Celery worker on MariaDB, and write rows per second per phase, seconds from "
+        "start to done, the worker's peak memory and raw LOAD DATA speed to a Markdown page."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--rows", type=int, default=100_000,
+                            help="Data rows of the small CSV and the XLSX file (default: 100000).")
+        parser.add_argument("--large-rows", type=int, default=1_000_000,
+                            help="Data rows of the large CSV file (default: 1000000).")
+        parser.add_argument("--repeat", type=int, default=3,
+                            help="Runs of each small file; the page quotes medians (default: 3).")
+        parser.add_argument("--large-repeat", type=int, default=1,
+                            help="Runs of the large file (default: 1).")
+        parser.add_argument("--skip-large", action="store_true", help="Leave out the large file.")
+        parser.add_argument("--skip-xlsx", action="store_true", help="Leave out the XLSX file.")
+        parser.add_argument("--output", default="docs/benchmarks/imports.md",
+                            help="Markdown page to write (default: docs/benchmarks/imports.md).")
+        parser.add_argument("--timeout", type=float, default=600,
+                            help="Seconds one import may take before the benchmark stops (default: 600).")
+
+    def handle(self, *args, **options) -> None:
+        _environment_check()
+        for name in ("repeat", "large_repeat", "rows", "large_rows"):
+            if options[name] < 1:
+                raise CommandError(f"--{name.replace('_', '-')} must be 1 or more, not {options[name]}.")
+
+        catalog = bench_catalog_ensure()
+        user = bench_user_ensure()
+        folder = Path(settings.VAR_DIR) / "bench" / "imports"
+        self.stdout.write(f"Generating files in {folder} (kept for later runs)...")
+        plans = [("csv-100k", stock_csv_ensure(folder, catalog, options["rows"], seed=1),
+                  options["rows"], options["repeat"])]
+        if not options["skip_xlsx"]:
+            plans.append(("xlsx-100k", stock_xlsx_ensure(folder, catalog, options["rows"], seed=1),
+                          options["rows"], options["repeat"]))
+        if not options["skip_large"]:
+            plans.append(("csv-1m", stock_csv_ensure(folder, catalog, options["large_rows"], seed=2),
+                          options["large_rows"], options["large_repeat"]))
+
+        results = []
+        for label, path, rows, repeat in plans:
+            result = FileResult(label, path, rows)
+            if path.suffix == ".csv":
+                result.load_data_seconds = _load_data_measure(path, catalog, folder, repeat)
+                self.stdout.write(
+                    f"{label}: LOAD DATA into a bare table {min(result.load_data_seconds):.2f} s"
+                )
+            with _Worker(folder / f"worker-{label}.log") as worker:
+                for number in range(1, repeat + 1):
+                    run = _import_measure(path, user, worker, timeout=options["timeout"])
+                    result.runs.append(run)
+                    self.stdout.write(
+                        f"{label} run {number}/{repeat}: {run.seconds:.2f} s, "
+                        f"peak RSS {run.peak_rss / 2**20:.0f} MiB, phases "
+                        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in run.phases.items())
+                    )
+            results.append(result)
+
+        _tables_empty()
+        output = Path(options["output"])
+        output.parent.mkdir(parents=True, exist_ok=True)
+        notes = _notes_kept(output)
+        output.write_text(_report(results, options, notes), encoding="utf-8")
+        self.stdout.write(self.style.SUCCESS(f"Wrote {output}"))
+
+
+def _environment_check() -> None:
+    if connection.vendor != "mysql":
+        raise CommandError(
+            "The import benchmark needs MySQL or MariaDB (LOAD DATA is what it measures). "
+            "Set DATABASE_URL, for example mysql://root@127.0.0.1:3306/ops_portal_bench."
+        )
+    name = connection.settings_dict["NAME"]
+    if "bench" not in name:
+        raise CommandError(
+            f"Database {name!r} is not a benchmark database: the benchmark empties the stock "
+            "tables before each run. Use a database whose name contains 'bench'."
+        )
+    if not settings.REDIS_URL:
+        raise CommandError(
+            "REDIS_URL is not set. The benchmark runs the import through a Celery worker "
+            "and needs the Redis broker, for example redis://127.0.0.1:6379/0."
+        )
+    if settings.DEBUG:
+        raise CommandError("DEBUG is on, which keeps every query in memory. Set DJANGO_DEBUG=0.")
+
+
+def _tables_empty() -> None:
+    """Empty the live stock tables and the import tables of the benchmark database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+        try:
+            for model in TRUNCATED_TABLES:
+                cursor.execute(f"TRUNCATE TABLE {connection.ops.quote_name(model._meta.db_table)}")
+        finally:
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+    shutil.rmtree(Path(settings.MEDIA_ROOT) / "imports", ignore_errors=True)
+
+
+class _Worker:
+    """A `celery worker -c 1` process on the imports queue, started with this process's settings."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "_Worker":
+        env = {**os.environ, "DJANGO_DEBUG": "0", "CELERY_TASK_ALWAYS_EAGER": "0"}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("w", encoding="utf-8")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "ops_portal", "worker", "-Q", "imports,default",
+             "-c", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+             "-n", f"bench-imports-{os.getpid()}@%h"],
+            cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + WORKER_READY_SECONDS
+        while " ready." not in self.log_path.read_text(encoding="utf-8", errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise CommandError(f"The Celery worker did not start; see {self.log_path}.")
+            time.sleep(0.2)
+        return self
+
+    def pool_process(self) -> psutil.Process:
+        """Return the pool process that runs the tasks."""
+        children = psutil.Process(self.process.pid).children()
+        if len(children) != 1:
+            raise CommandError(f"Expected one Celery pool process, found {len(children)}.")
+        return children[0]
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def _import_measure(path: Path, user, worker: _Worker, *, timeout: float) -> Run:
+    """Import the file once on empty stock tables; return its timings and memory."""
+    _tables_empty()
+    pool = worker.pool_process()
+    peak_reset = _peak_rss_reset(pool)
+    rss_before = pool.memory_info().rss
+    sampled_peak = rss_before
+
+    started = time.monotonic()
+    with path.open("rb") as handle:
+        job = import_job_start(
+            actor=user, kind="stock", upload=File(handle, name=path.name), options={},
+            dispatch=True,
+        ).job
+    while True:
+        status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).get()
+        if status in (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED):
+            break
+        elapsed = time.monotonic() - started
+        if status == ImportStatus.QUEUED and elapsed > QUEUED_LIMIT_SECONDS:
+            raise CommandError(
+                f"The job stayed queued for {QUEUED_LIMIT_SECONDS} s. Another Celery worker on "
+                "the same Redis database may have taken it; point REDIS_URL at an unused one."
+            )
+        if elapsed > timeout:
+            raise CommandError(f"The import of {path.name} took over {timeout:.0f} s; stopped waiting.")
+        sampled_peak = max(sampled_peak, pool.memory_info().rss)
+        time.sleep(POLL_SECONDS)
+    seconds = time.monotonic() - started
+
+    job.refresh_from_db()
+    if job.status != ImportStatus.DONE or job.rows_bad:
+        raise CommandError(
+            f"The import of {path.name} ended {job.status} with {job.rows_bad} bad rows: "
+            f"{job.failure_reason or 'see the error report'}."
+        )
+    # The worker deletes the job's staged rows after marking it done; wait for that, so
+    # the next run starts on an idle worker and the page can show how long it took.
+    while StagedStock.objects.filter(job_id=job.pk).exists():
+        sampled_peak = max(sampled_peak, pool.memory_info().rss)
+        time.sleep(POLL_SECONDS)
+    cleanup_seconds = time.monotonic() - started - seconds
+
+    peak = _peak_rss_read(pool) if peak_reset else None
+    return Run(
+        seconds=seconds,
+        phases={phase: float(job.phase_timings.get(phase, 0.0)) for phase in PHASES},
+        peak_rss=max(peak or 0, sampled_peak),
+        rss_before=rss_before,
+        cleanup_seconds=cleanup_seconds,
+    )
+
+
+def _peak_rss_reset(process: psutil.Process) -> bool:
+    """Reset the process's peak RSS (VmHWM) to its current RSS; return whether Linux allowed it."""
+    try:
+        Path(f"/proc/{process.pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_rss_read(process: psutil.Process) -> int | None:
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def _load_data_measure(path: Path, catalog: Catalog, folder: Path, repeat: int) -> list[float]:
+    """Time LOAD DATA of the file's rows, as staged, into a table without secondary indexes."""
+    tsv = folder / f"{path.stem}-staged.tsv"
+    if not tsv.exists():
+        _staged_tsv_write(path, tsv)
+    table = "bench_raw_load"
+    columns = ("job_id", "row_number", "store_id", "product_id", "serial", "quantity", "status",
+               "unit_cost", "received_at")
+    timings = []
+    with connection.cursor() as cursor:
+        for _ in range(repeat):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(
+                f"CREATE TABLE {table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, job_id BIGINT NOT NULL, "
+                "`row_number` INT UNSIGNED NOT NULL, store_id BIGINT NOT NULL, product_id BIGINT NOT NULL, "
+                "serial VARCHAR(64) NOT NULL, quantity INT NOT NULL, status VARCHAR(16) NOT NULL, "
+                "unit_cost DECIMAL(12, 2) NULL, received_at DATE NULL) ENGINE=InnoDB"
+            )
+            started = time.monotonic()
+            cursor.execute(
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 "
+                "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
+                f"({', '.join(connection.ops.quote_name(column) for column in columns)})",
+                [str(tsv)],
+            )
+            timings.append(time.monotonic() - started)
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    return timings
+
+
+def _staged_tsv_write(path: Path, tsv: Path) -> None:
+    """Write the file's rows as the pipeline stages them, with store and product ids."""
+    import csv
+
+    store_ids = dict(Store.objects.values_list("code", "id"))
+    product_ids = dict(Product.objects.values_list("sku", "id"))
+    partial = tsv.with_suffix(".partial")
+    with path.open(encoding="utf-8", newline="") as source, partial.open("w", encoding="utf-8") as out:
+        reader = csv.reader(source)
+        if next(reader) != STOCK_HEADER:
+            raise CommandError(f"{path} does not start with the header {STOCK_HEADER}.")
+        for number, (store, sku, serial, qty, cost, status, received) in enumerate(reader, start=2):
+            out.write(
+                f"0\t{number}\t{store_ids[store]}\t{product_ids[sku]}\t{serial}\t{qty or 1}\t"
+                f"{status}\t{cost}\t{received}\n"
+            )
+    partial.rename(tsv)
+
+
+def _notes_kept(output: Path) -> str:
+    if not output.exists():
+        return ""
+    text = output.read_text(encoding="utf-8")
+    if NOTES_MARKER not in text:
+        return ""
+    return text.split(NOTES_MARKER, 1)[1].strip()
+
+
+def _report(results: list[FileResult], options: dict, notes: str) -> str:
+    lines = [
+        "# Import benchmark",
+        "",
+        f"Written by `manage.py bench_imports` on {timezone.now():%Y-%m-%d %H:%M} UTC. Command: "
+        "`make bench-import`, which runs `manage.py bench_imports` with "
+        f"`--repeat {options['repeat']} --large-repeat {options['large_repeat']}` on the "
+        "`ops_portal_bench` MariaDB database through a Celery worker (`-c 1`, Redis broker).",
+        "",
+        f"Machine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+        f"{platform.platform()}, Python {platform.python_version()}, Django {django.get_version()}, "
+        f"{_server_version()}. The machine is shared with other work, so timings vary by "
+        "tens of percent from run to run; the table quotes medians.",
+        "",
+        "Each run starts from empty stock tables (no stock levels, serial units or ledger "
+        "rows), so every row creates a level or a unit and a ledger row. Seconds are from "
+        "`import_job_start()` (the upload stored and the job queued) to the job row saying "
+        "done; phase seconds are the job's `phase_timings`. Rows per second divide the file's "
+        "rows by those seconds.",
+        "",
+        "## Results",
+        "",
+        "| file | rows | runs | start to done (s) | rows/s overall | parse rows/s (s) "
+        "| validate rows/s (s) | load rows/s (s) | finalize rows/s (s) | worker peak RSS (MiB) "
+        "| staging cleanup after done (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result in results:
+        phases = " | ".join(
+            _rate_cell(result.rows, result.phase_seconds(phase)) for phase in PHASES
+        )
+        lines.append(
+            f"| {result.label} | {result.rows:,} | {len(result.runs)} | {result.seconds:.2f} "
+            f"| {result.rows / result.seconds:,.0f} | {phases} "
+            f"| {result.peak_rss / 2**20:.0f} (idle {result.rss_before / 2**20:.0f}) "
+            f"| {statistics.median(run.cleanup_seconds for run in result.runs):.2f} |"
+        )
+    lines += ["", "## LOAD DATA of the same rows into a bare table", "",
+              "The rows as the pipeline stages them (ids resolved), loaded with one LOAD DATA "
+              "LOCAL INFILE into an InnoDB table with only a primary key; the best of the runs.",
+              "", "| file | rows | LOAD DATA (s) | LOAD DATA rows/s | pipeline rows/s overall "
+              "| pipeline ÷ LOAD DATA | load phase ÷ LOAD DATA |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for result in results:
+        if not result.load_data_seconds:
+            continue
+        raw_seconds = min(result.load_data_seconds)
+        raw_rate = result.rows / raw_seconds
+        load_rate = result.rows / max(result.phase_seconds("loading"), 1e-9)
+        lines.append(
+            f"| {result.label} | {result.rows:,} | {raw_seconds:.2f} | {raw_rate:,.0f} "
+            f"| {result.rows / result.seconds:,.0f} | {result.rows / result.seconds / raw_rate:.1%} "
+            f"| {load_rate / raw_rate:.0%} |"
+        )
+    lines += ["", "## Targets", ""] + _targets(results) + ["", NOTES_MARKER, ""]
+    if notes:
+        lines += [notes, ""]
+    return "\n".join(lines)
+
+
+def _rate_cell(rows: int, seconds: float) -> str:
+    if seconds <= 0:
+        return "-"
+    return f"{rows / seconds:,.0f} ({seconds:.2f})"
+
+
+def _targets(results: list[FileResult]) -> list[str]:
+    by_label = {result.label: result for result in results}
+    lines = []
+    for label, limit in TARGET_SECONDS.items():
+        result = by_label.get(label)
+        if result is None:
+            lines.append(f"- {label} under {limit:.0f} s: not measured in this run.")
+            continue
+        verdict = "met" if result.seconds < limit else "not met"
+        lines.append(f"- {label} under {limit:.0f} s: {verdict} ({result.seconds:.2f} s).")
+    small, large = by_label.get("csv-100k"), by_label.get("csv-1m")
+    if small and large:
+        growth = large.peak_rss / small.peak_rss - 1
+        lines.append(
+            f"- Worker memory flat as the file grows: peak RSS {small.peak_rss / 2**20:.0f} MiB "
+            f"at {small.rows:,} rows and {large.peak_rss / 2**20:.0f} MiB at {large.rows:,} rows "
+            f"({growth:+.0%})."
+        )
+    return lines
+
+
+def _server_version() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT VERSION()")
+        return f"server {cursor.fetchone()[0]}"
