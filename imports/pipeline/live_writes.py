@@ -69,7 +69,7 @@ def levels_lock(
 
     Missing levels are inserted at zero and locked. With ``insert_missing`` off they are
     returned unsaved instead (id None, zero stock), and levels_save() inserts them with
-    their final quantity: one statement instead of three, but the insert raises
+    their final quantity, which takes one statement instead of three. That insert raises
     IntegrityError when another transaction created the same level meanwhile, so the
     caller rolls back and locks again with ``insert_missing`` on.
     """

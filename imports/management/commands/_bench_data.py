@@ -2,7 +2,7 @@
 
 The catalog has BENCH_STORES stores (S001, S002, ...), plain SKUs (accessories counted by
 quantity) and serialized SKUs (phones counted one IMEI per row). A stock file mixes plain
-rows and serial rows; every IMEI is distinct and has a valid check digit, so every row of
+rows and serial rows. Every IMEI is distinct and has a valid check digit, so every row of
 a file is valid against this catalog.
 """
 
@@ -132,8 +132,8 @@ def stock_csv_ensure(folder: Path, catalog: Catalog, rows: int, *, seed: int) ->
 def stock_xlsx_ensure(folder: Path, catalog: Catalog, rows: int, *, seed: int) -> Path:
     """Write a stock XLSX of ``rows`` data rows with typed cells, as a spreadsheet saves them.
 
-    Quantities and costs are number cells and received dates are date cells; the IMEIs
-    stay text, as a sheet that keeps all 15 digits stores them.
+    Quantities and costs are number cells, received dates are date cells, and IMEIs are
+    text cells.
     """
     path = folder / f"stock-{rows}-v{FILES_VERSION}-s{seed}.xlsx"
     if path.exists():

@@ -2,7 +2,7 @@
 
 Each run empties the live stock tables, starts a job with import_job_start() as the API
 does (dispatch to the `imports` queue), and polls the job row until it is finished. The
-worker is a real `celery worker -c 1` child process with the same settings; its pool
+worker is a real `celery worker -c 1` child process with the same settings. Its pool
 process runs the job, and its peak resident memory is read from /proc. In the same run
 the rows of each CSV are loaded into a bare table with LOAD DATA LOCAL INFILE, the
 fastest way into MariaDB, so the page shows how far the pipeline is from it.
@@ -270,8 +270,8 @@ def _import_measure(path: Path, user, worker: _Worker, *, timeout: float) -> Run
             f"The import of {path.name} ended {job.status} with {job.rows_bad} bad rows: "
             f"{job.failure_reason or 'see the error report'}."
         )
-    # The worker deletes the job's staged rows after marking it done; wait for that, so
-    # the next run starts on an idle worker and the page can show how long it took.
+    # The worker deletes the job's staged rows after marking it done. Waiting for that
+    # starts the next run on an idle worker and shows how long the deletion took.
     while StagedStock.objects.filter(job_id=job.pk).exists():
         sampled_peak = max(sampled_peak, pool.memory_info().rss)
         time.sleep(POLL_SECONDS)

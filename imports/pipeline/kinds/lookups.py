@@ -1,6 +1,9 @@
 """Database lookups that validation makes once per chunk instead of once per row."""
 
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
 
@@ -8,8 +11,8 @@ from inventory.access import store_ids_for_user
 from inventory.models import Product, SaleLine, SerialStatus, SerialUnit, Store
 
 
-# Store codes as written in a file, remembered with the store they name; a file has a
-# few hundred, and one of garbage has no more remembered than this.
+# Store codes as written in a file, remembered with the store they name. A file names a
+# few hundred, and this caps what a file of garbage codes can add.
 MAX_REMEMBERED_CODES = 10_000
 
 
@@ -93,3 +96,71 @@ def sold_unit_sales(unit_ids: list[int]) -> dict[int, tuple[int, str]]:
 
 
 SOLD = SerialStatus.SOLD
+
+
+class SerialsListed:
+    """The serials that earlier chunks of a file listed, with the first row of each.
+
+    They are kept in a SQLite file instead of a dict, so the worker's memory does not
+    grow with the serials of the file (a dict took about 130 bytes per serial). The file
+    is emptied at the first lookup, because validation always starts at the first row.
+    """
+
+    # Serials per SELECT; SQLite before 3.32 allows 999 parameters.
+    BATCH = 900
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._emptied = False
+
+    def first_rows(self, serials: Iterable[str]) -> dict[str, int]:
+        """Return the row that first listed each serial, for those listed before."""
+        serial_list = list(serials)
+        found: dict[str, int] = {}
+        with self._connect() as connection:
+            for start in range(0, len(serial_list), self.BATCH):
+                batch = serial_list[start:start + self.BATCH]
+                placeholders = ", ".join("?" * len(batch))
+                found.update(connection.execute(
+                    f"SELECT serial, row_number FROM listed WHERE serial IN ({placeholders})", batch
+                ))
+        return found
+
+    def add(self, first_rows: dict[str, int]) -> None:
+        """Record serials with their first row; serials recorded before keep theirs."""
+        with self._connect() as connection:
+            connection.executemany(
+                "INSERT OR IGNORE INTO listed (serial, row_number) VALUES (?, ?)",
+                first_rows.items(),
+            )
+
+    def _connect(self) -> "_Connection":
+        if not self._emptied:
+            self.path.unlink(missing_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._emptied = True
+        connection = sqlite3.connect(self.path)
+        connection.execute("PRAGMA journal_mode = OFF")
+        connection.execute("PRAGMA synchronous = OFF")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS listed (serial TEXT PRIMARY KEY, row_number INTEGER NOT NULL) "
+            "WITHOUT ROWID"
+        )
+        return _Connection(connection)
+
+
+class _Connection:
+    """A SQLite connection that commits and closes at the end of a with block."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.connection
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if exc_info[0] is None:
+                self.connection.commit()
+        finally:
+            self.connection.close()

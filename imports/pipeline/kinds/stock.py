@@ -20,6 +20,7 @@ from imports.models import ImportJob, ImportKind, ImportRowError, StagedStock
 from imports.pipeline.kinds.base import EMPTY, ChunkResult, KindHandler, RowErrors
 from imports.pipeline.kinds.lookups import (
     ProductRef,
+    SerialsListed,
     StoreDirectory,
     products_by_sku,
     sold_unit_sales,
@@ -37,6 +38,7 @@ from imports.pipeline.live_writes import (
     units_update,
 )
 from imports.pipeline.progress import ProgressReporter
+from imports.pipeline.staging import staging_dir
 from imports.problems import ImportErrorCode, ValueProblem
 from imports.readers import RawRow
 from imports.values import date_parse, quantity_parse, serial_parse, sku_parse, status_parse
@@ -62,8 +64,9 @@ class StockHandler(KindHandler):
     def __init__(self, job: ImportJob) -> None:
         super().__init__(job)
         self.stores: StoreDirectory | None = None
-        # NOTE: the serials seen so far are kept in memory to reject a serial listed twice,
-        # about 100 bytes per serial row.
+        # Serials listed twice are rejected: earlier chunks' serials are looked up in
+        # serials_listed, and seen_serials has the first row of each serial of this chunk.
+        self.serials_listed = SerialsListed(staging_dir(job) / "serials.sqlite3")
         self.seen_serials: dict[str, int] = {}
         self.products: dict[str, ProductRef] = {}
 
@@ -85,8 +88,10 @@ class StockHandler(KindHandler):
             parsed.append((raw, errors, values))
 
         products = self._products_for({v["sku"] for _, e, v in parsed if v and v["sku"]})
-        units = units_by_serial({v["serial"] for _, e, v in parsed if v and v["serial"]})
+        serials = {v["serial"] for _, e, v in parsed if v and v["serial"]}
+        units = units_by_serial(serials)
         sold = sold_unit_sales([u.id for u in units.values() if u.status == SerialStatus.SOLD])
+        self.seen_serials = self.serials_listed.first_rows(serials)
 
         job_id = self.job.pk
         for raw, errors, values in parsed:
@@ -103,6 +108,7 @@ class StockHandler(KindHandler):
                 values["serial"] or "", values["quantity"], values["status"] or "",
                 values["unit_cost"], values["received_at"],
             ))
+        self.serials_listed.add(self.seen_serials)
         return result
 
     def _products_for(self, skus: set[str]) -> dict[str, ProductRef]:
@@ -246,7 +252,7 @@ class StockHandler(KindHandler):
         """Set each (store, SKU) pair's on-hand to the sum of its plain rows, pair by pair.
 
         Pairs are read in chunks after the last one applied, so a resumed job goes on
-        from its checkpoint and the worker never holds more than one chunk of pairs.
+        from its checkpoint and the worker keeps no more than one chunk of pairs in memory.
         """
         plain = self._staged().filter(serial="")
         pairs = getattr(self, "plain_pairs", None)
@@ -432,6 +438,7 @@ class StockHandler(KindHandler):
                     row.received_at, now,
                 )
                 continue
+            before = (unit.store_id, unit.product_id, unit.status, unit.cost, unit.received_at)
             unit.store_id = row.store_id
             unit.product_id = row.product_id
             unit.status = row.status
@@ -439,7 +446,9 @@ class StockHandler(KindHandler):
                 unit.cost = row.unit_cost
             if row.received_at is not None:
                 unit.received_at = row.received_at
-            changed[row.serial] = unit
+            # A unit the count confirms unchanged keeps its row and its updated_at.
+            if (unit.store_id, unit.product_id, unit.status, unit.cost, unit.received_at) != before:
+                changed[row.serial] = unit
         units_insert(list(new_units.values()))
         units_update(list(changed.values()))
 
