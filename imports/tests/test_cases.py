@@ -276,3 +276,18 @@ def test_sales_receipt_imported_again_replaces_lines(tmp_path):
     assert sale.total == Decimal("19.50")
     assert sale.payment_method == "card"
     assert job.summary["lines_removed"] == 1
+
+
+def test_stock_file_without_store_uses_default(tmp_path):
+    from inventory.tests.factories import ProductFactory, StoreFactory
+
+    StoreFactory(code="S001")
+    ProductFactory(sku="ACC-1")
+    path = tmp_path / "count.csv"
+    path.write_text("sku,qty\nACC-1,4\nACC-1,3\n")
+
+    job = import_run(path, kind="stock", user=back_office_user(), default_store="S001")
+
+    assert job.status == ImportStatus.DONE
+    assert job.rows_ok == 2
+    assert StockLevel.objects.get(store__code="S001", product__sku="ACC-1").on_hand == 7
