@@ -82,7 +82,7 @@ _routers_register()
 def api_urls() -> tuple[list, str, str]:
     """Return the API's URL patterns, exempt from LoginRequiredMiddleware.
 
-    The API checks the session itself and answers 401 in JSON, which a script can act on,
+    The API checks the session itself and returns 401 in JSON, which a script can act on,
     instead of the middleware's redirect to the login page.
     """
     patterns, app_name, namespace = api.urls

@@ -28,7 +28,7 @@ class DomainError(Exception):
         self.field_errors = field_errors or {}
 
     def with_status(self, status_code: int) -> "DomainError":
-        """Set the HTTP status the API answers with, for errors that are not a plain 400."""
+        """Set the HTTP status of the API response, for errors that are not a plain 400."""
         self.status_code = status_code
         return self
 
