@@ -376,7 +376,8 @@ def _report(results: list[FileResult], options: dict, notes: str) -> str:
         "tens of percent from run to run; the table quotes medians.",
         "",
         "Each run starts from empty stock tables (no stock levels, serial units or ledger "
-        "rows), so every row creates a level or a unit and a ledger row. Seconds are from "
+        "rows), so the count creates every level and unit it names, with a ledger row for "
+        "each that is not zero. Seconds are from "
         "`import_job_start()` (the upload stored and the job queued) to the job row saying "
         "done; phase seconds are the job's `phase_timings`. Rows per second divide the file's "
         "rows by those seconds.",

@@ -10,7 +10,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from inventory.access import store_ids_for_user
 from inventory.models import Product, SaleLine, SerialStatus, SerialUnit, Store
 
-
 # Store codes as written in a file, remembered with the store they name. A file names a
 # few hundred, and this caps what a file of garbage codes can add.
 MAX_REMEMBERED_CODES = 10_000
@@ -102,8 +101,9 @@ class SerialsListed:
     """The serials that earlier chunks of a file listed, with the first row of each.
 
     They are kept in a SQLite file instead of a dict, so the worker's memory does not
-    grow with the serials of the file (a dict took about 130 bytes per serial). The file
-    is emptied at the first lookup, because validation always starts at the first row.
+    grow with the serials of the file (a dict costs an estimated 130 bytes per serial).
+    The file is emptied at the first lookup, because validation always starts at the
+    first row.
     """
 
     # Serials per SELECT; SQLite before 3.32 allows 999 parameters.

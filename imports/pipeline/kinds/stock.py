@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Q, Sum
 
 from imports.models import ImportJob, ImportKind, ImportRowError, StagedStock
 from imports.pipeline.kinds.base import EMPTY, ChunkResult, KindHandler, RowErrors
@@ -26,6 +25,7 @@ from imports.pipeline.kinds.lookups import (
     sold_unit_sales,
     units_by_serial,
 )
+from imports.pipeline.kinds.stock_totals import PlainTotals
 from imports.pipeline.live_writes import (
     LockedLevel,
     LockedUnit,
@@ -64,11 +64,12 @@ class StockHandler(KindHandler):
     def __init__(self, job: ImportJob) -> None:
         super().__init__(job)
         self.stores: StoreDirectory | None = None
-        # Serials listed twice are rejected: earlier chunks' serials are looked up in
-        # serials_listed, and seen_serials has the first row of each serial of this chunk.
+        # A serial listed twice is rejected. The serials of earlier chunks are looked up in
+        # serials_listed, and seen_serials maps each serial of this chunk to its first row.
         self.serials_listed = SerialsListed(staging_dir(job) / "serials.sqlite3")
         self.seen_serials: dict[str, int] = {}
         self.products: dict[str, ProductRef] = {}
+        self.plain_totals = PlainTotals(job)
 
     def validate_chunk(self, rows: list[RawRow]) -> ChunkResult:
         if self.stores is None:
@@ -234,10 +235,7 @@ class StockHandler(KindHandler):
         return StagedStock.objects.filter(job=self.job)
 
     def finalize_total(self) -> int:
-        self.plain_pairs = (
-            self._staged().filter(serial="").values("store_id", "product_id").distinct().count()
-        )
-        return self.plain_pairs + self._staged().exclude(serial="").count()
+        return self.plain_totals.count() + self._staged().exclude(serial="").count()
 
     def finalize(self, *, reporter: ProgressReporter, cancel_check: Callable[[], None]) -> None:
         done = self._finalize_plain(reporter, cancel_check)
@@ -257,34 +255,18 @@ class StockHandler(KindHandler):
         Pairs are read in chunks after the last one applied, so a resumed job goes on
         from its checkpoint and the worker keeps no more than one chunk of pairs in memory.
         """
-        plain = self._staged().filter(serial="")
-        pairs = getattr(self, "plain_pairs", None)
-        if pairs is None:
-            pairs = plain.values("store_id", "product_id").distinct().count()
-        self.counters["lines_combined"] = plain.count() - pairs
+        totals = self.plain_totals
+        self.counters["lines_combined"] = self._staged().filter(serial="").count() - totals.count()
 
         after = tuple(self._checkpoint().get("plain_after") or (0, 0))
-        done = 0
-        if after != (0, 0):
-            done = (
-                plain.exclude(_pairs_after(after)).values("store_id", "product_id")
-                .distinct().count()
-            )
-        while True:
-            chunk = list(
-                plain.filter(_pairs_after(after))
-                .values("store_id", "product_id")
-                .annotate(total=Sum("quantity"), first_row=Min("row_number"))
-                .order_by("store_id", "product_id")
-                .values_list("store_id", "product_id", "total", "first_row")[:FINALIZE_CHUNK]
-            )
-            if not chunk:
-                break
+        done = totals.count_through(after) if after != (0, 0) else 0
+        while chunk := totals.chunk_after(after, FINALIZE_CHUNK):
             self._plain_chunk_apply(chunk)
             after = chunk[-1][:2]
             done += len(chunk)
             reporter.advance(done)
             cancel_check()
+        totals.close()
         reporter.advance(done, force=True)
         return done
 
@@ -506,9 +488,3 @@ def _levels_to_save(
 ) -> list[LockedLevel]:
     """Return the changed levels and the unsaved ones, which are inserted even when unchanged."""
     return [level for pair, level in levels.items() if level.id is None or pair in changed]
-
-
-def _pairs_after(pair: tuple[int, int]) -> Q:
-    """Match staged rows whose (store id, product id) sorts after ``pair``."""
-    store_id, product_id = pair
-    return Q(store_id__gt=store_id) | Q(store_id=store_id, product_id__gt=product_id)
