@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 
-from home.selectors import store_selected_for_request
+from home.selectors.stores import store_selected_for_request
 
 
 def portal(request: HttpRequest) -> dict:

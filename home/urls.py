@@ -1,9 +1,13 @@
 from django.urls import path
 
-from home import views
+from home.views import actions, analytics, imports, overview, page
 
 app_name = "home"
 
 urlpatterns = [
-    path("", views.home_index, name="index"),
+    path("", page.home_index, name="index"),
+    *overview.urlpatterns,
+    *actions.urlpatterns,
+    *analytics.urlpatterns,
+    *imports.urlpatterns,
 ]

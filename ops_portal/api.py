@@ -69,11 +69,13 @@ def authentication_error_handler(request: HttpRequest, error: AuthenticationErro
 
 
 def _routers_register() -> None:
+    from home.api import router as home_router
     from imports.api import router as imports_router
     from inventory.api import router as inventory_router
 
     api.add_router("/", inventory_router)
     api.add_router("/", imports_router)
+    api.add_router("/", home_router)
 
 
 _routers_register()

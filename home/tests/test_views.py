@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from home.selectors import SESSION_STORE_KEY
+from home.selectors.stores import SESSION_STORE_KEY
 from inventory.tests.factories import StoreFactory, back_office_user, staff_user, stocked_product
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from home.selectors import SESSION_STORE_KEY, store_overview_for_store, store_selected_for_request
+from home.selectors.stores import SESSION_STORE_KEY, store_overview_for_store, store_selected_for_request
 from inventory.errors import InventoryError
 from inventory.selectors import store_get_for_user
 

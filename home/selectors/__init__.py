@@ -1,0 +1,1 @@
+"""Reads that feed Home, one module per section of the page."""

@@ -1,0 +1,1 @@
+"""Reads that feed one section of Home."""

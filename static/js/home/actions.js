@@ -1,0 +1,2 @@
+// Home: actions section.
+"use strict";

@@ -1,0 +1,2 @@
+// Home: analytics section.
+"use strict";

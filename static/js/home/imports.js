@@ -1,0 +1,2 @@
+// Home: imports section.
+"use strict";

@@ -1,0 +1,2 @@
+// Home: overview section.
+"use strict";

@@ -1,0 +1,2 @@
+// The sticky import status bar on every page.
+"use strict";
