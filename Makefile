@@ -95,3 +95,14 @@ bench-import: install
 	  DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(openssl rand -hex 40)} && \
 	  $(PY) manage.py migrate --noinput && \
 	  timeout 7200 $(PY) manage.py bench_imports $(BENCH_ARGS)
+
+# Locust against the portal served as in production, while a 100k-row stock import runs;
+# writes docs/performance/loadtest.md and exits non-zero when the budget is missed.
+# The first run loads the large demo data into LOADTEST_DB (about 10 minutes).
+# LOADTEST_USERS, LOADTEST_SECONDS and LOADTEST_WEB_PROCESSES change the run.
+LOADTEST_DB ?= ops_portal_load
+.PHONY: loadtest
+loadtest: install
+	scripts/services-up
+	mysql -uroot -h127.0.0.1 -e "CREATE DATABASE IF NOT EXISTS \`$(LOADTEST_DB)\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+	LOADTEST_DATABASE_URL=mysql://root@127.0.0.1:3306/$(LOADTEST_DB) $(PY) loadtests/run.py

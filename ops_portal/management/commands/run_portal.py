@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,21 +32,41 @@ class Command(BaseCommand):
                             help="Port daphne listens on (default: 8000).")
         parser.add_argument("--worker-concurrency", type=int, default=1,
                             help="Processes of the Celery worker (default: 1).")
+        parser.add_argument(
+            "--web-processes", type=int, default=1,
+            help="daphne processes sharing the port (default: 1). Django runs the "
+                 "synchronous views of one process in one thread, so more processes serve "
+                 "more requests at once.",
+        )
+        parser.add_argument(
+            "--worker-nice", type=int, default=10,
+            help="Niceness of the worker (default: 10), so an import yields the CPU to "
+                 "web requests.",
+        )
+        parser.add_argument("--no-worker", action="store_true",
+                            help="Run only the web server; workers run elsewhere.")
 
     def handle(self, *args, **options) -> None:
+        listener = _listener_open(options["host"], options["port"])
         processes = {
-            "web": self._start([
-                sys.executable, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]),
-                "ops_portal.asgi:application",
-            ]),
-            "worker": self._start([
+            f"web {number}": self._start(
+                [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()),
+                 "ops_portal.asgi:application"],
+                pass_fds=(listener.fileno(),),
+            )
+            for number in range(1, options["web_processes"] + 1)
+        }
+        # The children hold the listening socket; this process needs it no longer.
+        listener.close()
+        if not options["no_worker"]:
+            processes["worker"] = self._start([
+                "nice", "-n", str(options["worker_nice"]),
                 sys.executable, "-m", "celery", "-A", "ops_portal", "worker",
                 "-Q", "default,imports", "-c", str(options["worker_concurrency"]),
                 "-l", "INFO", "--without-gossip", "--without-mingle",
                 # The embedded beat queues imports whose worker died, so they resume.
                 "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
-            ]),
-        }
+            ])
         self._announce(options["host"], options["port"])
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
 
@@ -63,10 +84,10 @@ class Command(BaseCommand):
         finally:
             self._stop(processes)
 
-    def _start(self, command: list[str]) -> subprocess.Popen:
+    def _start(self, command: list[str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
         # A new process group keeps Ctrl-C from reaching the children twice: this command
         # stops them itself, in order, and waits for them.
-        return subprocess.Popen(command, start_new_session=True)
+        return subprocess.Popen(command, start_new_session=True, pass_fds=pass_fds)
 
     def _stop(self, processes: dict[str, subprocess.Popen]) -> None:
         for process in processes.values():
@@ -91,3 +112,20 @@ class Command(BaseCommand):
                 f"    {account.username:<12} {account.password:<20} {account.role}"
             )
         self.stdout.write("Press Ctrl-C to stop the web server and the worker.")
+
+
+def _listener_open(host: str, port: int) -> socket.socket:
+    """Bind the web port once; every daphne process accepts connections from this socket."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise CommandError(
+            f"Cannot listen on {host}:{port}: {error.strerror}. Another program may use the "
+            "port; stop it or choose another with --port."
+        ) from None
+    listener.listen(512)
+    return listener
