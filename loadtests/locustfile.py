@@ -181,7 +181,7 @@ class Operations(HttpUser):
         _timeline_mark("import_posted")
         with IMPORT_FILE.open("rb") as upload:
             response = self.client.post(
-                "/api/imports", name=IMPORT_PREFIX + "POST /api/imports",
+                "/api/imports", name=IMPORT_PREFIX + "/api/imports",
                 data={"kind": "stock"}, files={"file": (IMPORT_FILE.name, upload, "text/csv")},
                 headers={"Idempotency-Key": f"loadtest-{int(time.time())}"},
             )
@@ -195,7 +195,7 @@ class Operations(HttpUser):
     def _follow(self, status_url: str) -> None:
         deadline = time.monotonic() + IMPORT_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            job = self.client.get(status_url, name=IMPORT_PREFIX + "GET /api/imports/{id}").json()
+            job = self.client.get(status_url, name=IMPORT_PREFIX + "/api/imports/{id}").json()
             if job["status"] in ("done", "failed", "cancelled"):
                 _timeline_mark("import_finished", status=job["status"], rows_ok=job["rows_ok"],
                                rows_bad=job["rows_bad"], phase_timings=job.get("phase_timings"))
