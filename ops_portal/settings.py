@@ -181,7 +181,11 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {
     # Queues again any import whose worker died, so it resumes from its last checkpoint.
-    "imports-resume-stale": {"task": "imports.resume_stale_jobs", "schedule": 60.0},
+    # On the imports queue, which every import worker consumes; a worker started with only
+    # that queue would otherwise never see the sweep.
+    "imports-resume-stale": {
+        "task": "imports.resume_stale_jobs", "schedule": 60.0, "options": {"queue": "imports"},
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
