@@ -106,3 +106,9 @@ loadtest: install
 	scripts/services-up
 	mysql -uroot -h127.0.0.1 -e "CREATE DATABASE IF NOT EXISTS \`$(LOADTEST_DB)\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	LOADTEST_DATABASE_URL=mysql://root@127.0.0.1:3306/$(LOADTEST_DB) $(PY) loadtests/run.py
+
+# Write the API's OpenAPI document to docs/openapi.json. A test fails when the file is
+# out of date with the code.
+.PHONY: openapi
+openapi: install
+	$(PY) manage.py export_openapi

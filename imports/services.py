@@ -26,6 +26,10 @@ _OPTION_NAMES = {
     "column_map", "sheet", "price_list", "default_store", "priority", "source", "default_valid_from",
 }
 MIB = 1024 * 1024
+# Linux file systems take names of at most 255 bytes, and 100 CJK characters are 300 bytes
+# of UTF-8. A stem of at most 120 bytes leaves room for the suffix and for the characters
+# that the storage adds to make a name unique.
+MAX_STEM_BYTES = 120
 
 
 @dataclass(frozen=True)
@@ -173,8 +177,12 @@ def safe_file_name(name: str) -> str:
     name = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "upload"
     stem, dot, suffix = name.rpartition(".")
     if dot and len(suffix) <= 8:
-        return f"{stem[:100]}.{suffix}"
-    return name[:100]
+        return f"{_utf8_truncate(stem[:100], MAX_STEM_BYTES)}.{suffix}"
+    return _utf8_truncate(name[:100], MAX_STEM_BYTES)
+
+
+def _utf8_truncate(text: str, max_bytes: int) -> str:
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
 
 
 def _job_create(

@@ -13,6 +13,7 @@ import time
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 
 from imports.events import import_event_payload
 from imports.models import ImportJob, ImportRowError
@@ -145,5 +146,6 @@ async def job_errors_csv(request: HttpRequest, task_id) -> HttpResponse:
 
     stem = job.original_name.rsplit(".", 1)[0] or "import"
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}-errors.csv"'
+    # RFC 6266 form: a name outside Latin-1 goes in filename*, which a plain header cannot carry.
+    response["Content-Disposition"] = content_disposition_header(True, f"{stem}-errors.csv")
     return response

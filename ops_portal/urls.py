@@ -7,6 +7,9 @@ from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 
 from ops_portal.api import api_urls
+from ops_portal.login_throttle import ThrottledAdminAuthenticationForm, ThrottledLoginView
+
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @login_not_required
@@ -19,6 +22,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="home:index", permanent=False)),
     path("home/", include("home.urls")),
+    # The throttled login comes before Django's auth URLs, which keep logout and the rest.
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # Streaming import endpoints come before the ninja API, which serves the rest of /api/.
