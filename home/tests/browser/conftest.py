@@ -14,10 +14,6 @@ from django.conf import settings
 
 from home.tests.browser.server import PortalServer
 
-# Playwright's synchronous API runs an event loop in this thread; the ORM calls that
-# tests make between browser steps are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 BROWSER_PASSWORD = "browser-test-pass-7"
 # Without the background-networking flags Chromium keeps trying hosts outside this machine.
@@ -27,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-default-apps", "--disable-extensions",
 ]
 ACTION_TIMEOUT_MS = 10_000
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
 @pytest.fixture(scope="session")
@@ -58,18 +55,33 @@ def portal_server(worker_process, tmp_path_factory) -> Iterator[PortalServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path):
+    """Chromium for one test module.
+
+    Playwright's synchronous API keeps an event loop running in this thread while it is
+    open. The ORM calls that browser tests make between steps are synchronous and safe,
+    so Django's async-context check is off meanwhile. Playwright stops at the end of the
+    module, so tests of other modules that run async views keep a thread without a loop.
+    """
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = previous
 
 
 @pytest.fixture
