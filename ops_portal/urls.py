@@ -32,6 +32,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
 ]
 
+handler400 = "ops_portal.error_views.bad_request"
+handler403 = "ops_portal.error_views.permission_denied"
+handler404 = "ops_portal.error_views.page_not_found"
+handler500 = "ops_portal.error_views.server_error"
+
 if settings.DEBUG_TOOLBAR:
     from debug_toolbar.toolbar import debug_toolbar_urls
 
