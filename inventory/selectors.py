@@ -5,18 +5,23 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
-from inventory.access import stores_for_user, user_sees_all_stores
+from inventory.access import store_ids_for_user, stores_for_user, user_sees_all_stores
 from inventory.errors import InventoryError, InventoryErrorCode
 from inventory.models import (
     PriceListEntry,
     Product,
+    Sale,
+    SaleLine,
     SerialStatus,
     SerialUnit,
     StockLevel,
     Store,
+    Transfer,
+    TransferLine,
 )
+from ops_portal.errors import NotFoundError
 
 CENT = Decimal("0.01")
 
@@ -24,6 +29,26 @@ CENT = Decimal("0.01")
 def store_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Store]:
     """Return the active stores the user may act on, ordered by code."""
     return stores_for_user(user).filter(is_active=True).order_by("code")
+
+
+def store_list_active() -> QuerySet[Store]:
+    """Return every active store, ordered by code: the stores a transfer may go to."""
+    return Store.objects.filter(is_active=True).order_by("code")
+
+
+def store_get_active(*, store_id: int | str, field: str = "store") -> Store:
+    """Fetch an active store by id without a membership check, for a transfer's destination.
+
+    Raises InventoryError with STORE_NOT_FOUND, its field error under ``field``.
+    """
+    try:
+        return store_list_active().get(pk=int(store_id))
+    except (Store.DoesNotExist, TypeError, ValueError):
+        raise InventoryError(
+            f"Store {store_id} was not found among the active stores.",
+            code=InventoryErrorCode.STORE_NOT_FOUND,
+            field_errors={field: [f"Unknown or closed store {store_id}."]},
+        ) from None
 
 
 def store_get_for_user(
@@ -210,3 +235,54 @@ def stock_find(
         for level in levels
     ]
     return StockFindResult(product=product, stores=rows, unit=unit)
+
+
+def transfer_get_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, transfer_id: int | str
+) -> Transfer:
+    """Fetch a transfer with its stores and lines if it leaves or reaches one of the user's stores.
+
+    Raises NotFoundError both when the transfer does not exist and when the user may not
+    see it, so ids of other stores' transfers cannot be probed.
+    """
+    transfers = Transfer.objects.select_related(
+        "from_store", "to_store", "created_by", "received_by"
+    ).prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=TransferLine.objects.select_related("product", "serial_unit").order_by("pk"),
+        )
+    )
+    store_ids = store_ids_for_user(user)
+    if store_ids is not None:
+        transfers = transfers.filter(Q(from_store_id__in=store_ids) | Q(to_store_id__in=store_ids))
+    try:
+        return transfers.get(pk=int(transfer_id))
+    except (Transfer.DoesNotExist, TypeError, ValueError):
+        raise NotFoundError(
+            f"Transfer {transfer_id} was not found among the transfers of your stores."
+        ) from None
+
+
+def sale_get_for_user(*, user: AbstractBaseUser | AnonymousUser, sale_id: int | str) -> Sale:
+    """Fetch a sale with its store and lines if it was recorded at one of the user's stores.
+
+    Raises NotFoundError both when the sale does not exist and when the user may not see it.
+    """
+    sales = Sale.objects.select_related("store", "created_by").prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=SaleLine.objects.select_related("product", "serial_unit").order_by(
+                "position", "pk"
+            ),
+        )
+    )
+    store_ids = store_ids_for_user(user)
+    if store_ids is not None:
+        sales = sales.filter(store_id__in=store_ids)
+    try:
+        return sales.get(pk=int(sale_id))
+    except (Sale.DoesNotExist, TypeError, ValueError):
+        raise NotFoundError(
+            f"Sale {sale_id} was not found among the sales of your stores."
+        ) from None

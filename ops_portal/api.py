@@ -72,8 +72,10 @@ def _routers_register() -> None:
     from home.api import router as home_router
     from imports.api import router as imports_router
     from inventory.api import router as inventory_router
+    from settlements.api import router as settlements_router
 
     api.add_router("/", inventory_router)
+    api.add_router("/", settlements_router)
     api.add_router("/", imports_router)
     api.add_router("/", home_router)
 

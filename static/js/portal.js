@@ -77,7 +77,9 @@
     if (!dialog || dialog.open) return;
     dialog._opener = opener || document.activeElement;
     dialog.showModal();
-    var first = dialog.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
+    // An [autofocus] field wins over the fields before it, such as a close button.
+    var first = dialog.querySelector("[autofocus]") ||
+      dialog.querySelector("input:not([type=hidden]), select, textarea, button");
     if (first) first.focus();
   }
 

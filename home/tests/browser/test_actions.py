@@ -1,0 +1,323 @@
+"""Quick Actions driven in Chromium by keyboard alone: Tab, Enter, arrows and typing."""
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from inventory.models import Sale, SerialStatus, StockLevel, Transfer
+from inventory.tests.factories import StoreFactory, staff_user, stocked_product, stocked_unit
+from settlements.models import Settlement
+
+pytestmark = pytest.mark.browser
+
+# More Tab presses than Home has focusable elements before the last quick action.
+TAB_PRESSES_MAX = 120
+# A scanner sends a key every few milliseconds; people type about ten times slower.
+SCANNER_KEY_DELAY_MS = 5
+OPENER_FOCUSED = "document.activeElement.getAttribute('data-dialog-open')"
+
+
+def _tab_to(page, selector: str) -> None:
+    """Press Tab until the element matching the selector has focus."""
+    for _ in range(TAB_PRESSES_MAX):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def _focused_id(page) -> str:
+    return page.evaluate("document.activeElement.id")
+
+
+@pytest.fixture
+def north():
+    return StoreFactory(code="N01", name="North")
+
+
+@pytest.fixture
+def south():
+    return StoreFactory(code="S02", name="South")
+
+
+def test_transfer_by_keyboard_links_to_detail(signed_in, north, south):
+    product = stocked_product(north, on_hand=5, sku="CBL-1")
+    page = signed_in(staff_user(north, username="clerk"))
+
+    _tab_to(page, "[data-dialog-open=transfer-dialog]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transfer-dialog")).to_be_visible()
+    assert _focused_id(page) == "transfer-from_store"
+    page.keyboard.press("Tab")
+    page.keyboard.type("S0")
+    page.keyboard.press("Tab")
+    page.keyboard.type("CBL-1")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+
+    toast = page.locator(".toast-success")
+    expect(toast).to_contain_text("is on its way from N01 to S02")
+    expect(page.locator("#transfer-dialog")).to_be_hidden()
+    assert page.evaluate(OPENER_FOCUSED) == "transfer-dialog"
+    transfer = Transfer.objects.get()
+    assert transfer.to_store == south
+    assert StockLevel.objects.get(store=north, product=product).on_hand == 3
+
+    toast.get_by_role("link", name=f"View transfer {transfer.pk}").click()
+
+    page.wait_for_url(f"**/home/transfers/{transfer.pk}/")
+    expect(page.get_by_role("heading", name=f"Transfer {transfer.pk}")).to_be_visible()
+    expect(page.locator(".detail-facts")).to_contain_text("In transit")
+
+
+def test_transfer_over_stock_rejected(signed_in, north, south):
+    stocked_product(north, on_hand=1, sku="CBL-1")
+    page = signed_in(staff_user(north, username="clerk"))
+
+    _tab_to(page, "[data-dialog-open=transfer-dialog]")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.type("S0")
+    page.keyboard.press("Tab")
+    page.keyboard.type("CBL-1")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("9")
+    page.keyboard.press("Enter")
+
+    quantity = page.locator("#transfer-quantity")
+    expect(page.locator("#transfer-quantity_error")).to_contain_text("Only 1 of SKU CBL-1 in stock")
+    expect(quantity).to_have_attribute("aria-invalid", "true")
+    expect(quantity).to_be_focused()
+    expect(page.locator("#transfer-dialog")).to_be_visible()
+    assert Transfer.objects.count() == 0
+    assert StockLevel.objects.get(store=north, product__sku="CBL-1").on_hand == 1
+
+
+def test_transfer_dialog_closes_on_escape_and_returns_focus(signed_in, north):
+    page = signed_in(staff_user(north, username="clerk"))
+
+    _tab_to(page, "[data-dialog-open=transfer-dialog]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transfer-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+
+    expect(page.locator("#transfer-dialog")).to_be_hidden()
+    assert page.evaluate(OPENER_FOCUSED) == "transfer-dialog"
+
+
+def test_quick_sale_scan_moves_to_payment_then_records(signed_in, north):
+    unit = stocked_unit(north, price="599.00")
+    page = signed_in(staff_user(north, username="clerk"))
+
+    _tab_to(page, "[data-dialog-open=sale-dialog]")
+    page.keyboard.press("Enter")
+    assert _focused_id(page) == "sale-item"
+    page.keyboard.type(unit.serial, delay=SCANNER_KEY_DELAY_MS)
+    page.keyboard.press("Enter")
+    expect(page.locator("#sale-payment_method_0")).to_be_focused()
+    assert Sale.objects.count() == 0
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+
+    toast = page.locator(".toast-success")
+    expect(toast).to_contain_text("recorded at N01: 599.00 by card")
+    sale = Sale.objects.get()
+    unit.refresh_from_db()
+    assert sale.payment_method == "card"
+    assert unit.status == SerialStatus.SOLD
+
+    toast.get_by_role("link", name=f"View receipt {sale.pk}").click()
+
+    page.wait_for_url(f"**/home/sales/{sale.pk}/")
+    expect(page.locator(".receipt")).to_contain_text(unit.serial)
+
+
+def test_quick_sale_scan_submits_when_payment_is_remembered(signed_in, north):
+    first, second = stocked_unit(north), stocked_unit(north)
+    page = signed_in(staff_user(north, username="clerk"))
+    _tab_to(page, "[data-dialog-open=sale-dialog]")
+    page.keyboard.press("Enter")
+    page.keyboard.type(first.serial, delay=SCANNER_KEY_DELAY_MS)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    expect(page.locator(".toast-success")).to_have_count(1)
+    expect(page.locator("#sale-dialog")).to_be_hidden()
+
+    page.keyboard.press("Enter")
+    page.keyboard.type(second.serial, delay=SCANNER_KEY_DELAY_MS)
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".toast-success")).to_have_count(2)
+    assert Sale.objects.filter(payment_method="cash").count() == 2
+
+
+def test_quick_sale_unknown_serial_rejected(signed_in, north):
+    page = signed_in(staff_user(north, username="clerk"))
+
+    _tab_to(page, "[data-dialog-open=sale-dialog]")
+    page.keyboard.press("Enter")
+    page.keyboard.type("999999999999999", delay=SCANNER_KEY_DELAY_MS)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+
+    item = page.locator("#sale-item")
+    expect(page.locator("#sale-item_error")).to_contain_text(
+        "No product or serial matches '999999999999999'"
+    )
+    expect(item).to_have_attribute("aria-invalid", "true")
+    expect(item).to_be_focused()
+    assert Sale.objects.count() == 0
+
+
+def test_settlement_by_keyboard_shows_reconciliation(signed_in, north):
+    page = signed_in(staff_user(north, username="clerk"))
+
+    _tab_to(page, "[data-dialog-open=settlement-dialog]")
+    page.keyboard.press("Enter")
+    _tab_to(page, "#settlement-cash")
+    page.keyboard.type("50")
+    page.keyboard.press("Enter")
+
+    result = page.locator(".settlement-result")
+    expect(result).to_contain_text("Reconciliation: FAIL")
+    expect(result.locator(".badge-fail").first).to_be_visible()
+    expect(page.locator("#settlement-result-title")).to_be_focused()
+    expect(page.locator(".toast-success")).to_contain_text("saved: FAIL")
+    settlement = Settlement.objects.get()
+    assert settlement.business_date == timezone.localdate()
+    assert settlement.status == "fail"
+
+
+def test_settlement_bad_amount_rejected(signed_in, north):
+    page = signed_in(staff_user(north, username="clerk"))
+
+    _tab_to(page, "[data-dialog-open=settlement-dialog]")
+    page.keyboard.press("Enter")
+    _tab_to(page, "#settlement-card")
+    page.keyboard.type("lots")
+    page.keyboard.press("Enter")
+
+    card = page.locator("#settlement-card")
+    expect(page.locator("#settlement-card_error")).to_contain_text("'lots' is not an amount")
+    expect(card).to_have_attribute("aria-invalid", "true")
+    expect(card).to_be_focused()
+    assert Settlement.objects.count() == 0
+
+
+def test_find_price_by_keyboard(signed_in, north):
+    stocked_product(north, price="12.50", sku="CBL-1")
+    page = signed_in(staff_user(north, username="clerk"))
+
+    _tab_to(page, "#price-q")
+    page.keyboard.type("CBL-1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#price-result")).to_contain_text("12.50 EUR")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("NOPE-9")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#price-result")).to_contain_text("No product or serial matches 'NOPE-9'")
+
+
+def test_find_stock_shortcut_and_scan_show_unit_status(signed_in, north, south):
+    unit = stocked_unit(north)
+    page = signed_in(staff_user(north, south, username="clerk"))
+
+    page.keyboard.press("/")
+    expect(page.locator("#stock-q")).to_be_focused()
+    page.keyboard.type(unit.serial, delay=SCANNER_KEY_DELAY_MS)
+    page.keyboard.press("Enter")
+
+    result = page.locator("#stock-result")
+    expect(result).to_contain_text(f"Serial {unit.serial}: In stock at N01")
+    expect(result.locator("tbody tr")).to_have_count(1)
+    assert page.evaluate(
+        "document.activeElement.selectionEnd - document.activeElement.selectionStart"
+    ) == len(unit.serial)
+
+
+def test_transfer_prefill_button_fills_the_dialog(signed_in, north, south):
+    page = signed_in(staff_user(north, south, username="clerk"))
+    page.evaluate(
+        """([fromStore, toStore]) => {
+            const button = document.createElement("button");
+            button.type = "button";
+            button.textContent = "Prefilled transfer";
+            button.setAttribute("data-transfer-prefill", "");
+            button.setAttribute("data-from-store", fromStore);
+            button.setAttribute("data-to-store", toStore);
+            button.setAttribute("data-sku", "CBL-1");
+            button.setAttribute("data-quantity", "4");
+            document.querySelector("#quick-actions").append(button);
+        }""",
+        [str(south.pk), "N01"],
+    )
+
+    _tab_to(page, "[data-transfer-prefill]")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#transfer-dialog")).to_be_visible()
+    expect(page.locator("#transfer-from_store")).to_have_value(str(south.pk))
+    expect(page.locator("#transfer-to_store")).to_have_value(str(north.pk))
+    expect(page.locator("#transfer-item")).to_have_value("CBL-1")
+    expect(page.locator("#transfer-quantity")).to_have_value("4")
+    expect(page.locator("#transfer-quantity")).to_be_focused()
+
+
+def test_transfer_acknowledges_at_once_and_sends_once(signed_in, north, south):
+    stocked_product(north, on_hand=5, sku="CBL-1")
+    page = signed_in(staff_user(north, username="clerk"))
+    _tab_to(page, "[data-dialog-open=transfer-dialog]")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.type("S0")
+    page.keyboard.press("Tab")
+    page.keyboard.type("CBL-1")
+    page.keyboard.press("Tab")
+    page.evaluate(BUSY_RECORDER, "#transfer-form")
+
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".toast-success")).to_have_count(1)
+    busy_after_ms = page.evaluate("window.busyAt - window.enterAt")
+    assert 0 <= busy_after_ms < 200
+    assert Transfer.objects.count() == 1
+
+
+# Records when Enter was first pressed and when the form first showed its loading state:
+# aria-busy set and the submit button disabled.
+BUSY_RECORDER = """(selector) => {
+    const form = document.querySelector(selector);
+    document.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && window.enterAt === undefined) {
+            window.enterAt = performance.now();
+        }
+    }, true);
+    const observer = new MutationObserver(() => {
+        const button = form.querySelector("button[type=submit]");
+        if (form.getAttribute("aria-busy") === "true" && button.disabled) {
+            window.busyAt = performance.now();
+            observer.disconnect();
+        }
+    });
+    observer.observe(form, {attributes: true, subtree: true});
+}"""
+
+
+def test_expired_session_shows_toast_not_login_page(signed_in, north):
+    stocked_product(north, sku="CBL-1")
+    page = signed_in(staff_user(north, username="clerk"))
+    page.context.clear_cookies()
+
+    _tab_to(page, "#price-q")
+    page.keyboard.type("CBL-1")
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".toast-error")).to_contain_text("Your session has expired")
+    expect(page.locator("#price-result")).to_be_empty()
