@@ -115,17 +115,29 @@ class StoreStaff(HttpUser):
     def import_status(self) -> None:
         self.client.get("/api/imports", name="/api/imports")
 
-    @task(4)
+    @task(2)
     def find_price(self) -> None:
         store = self._store()
         sku = random.choice(store["plain_skus"])
         self.client.get(f"/api/home/price?q={sku}&store={store['id']}", name="/api/home/price")
 
-    @task(4)
+    @task(2)
+    def find_price_on_home(self) -> None:
+        sku = random.choice(self._store()["plain_skus"])
+        self.client.get(f"/home/actions/price/?q={sku}", name="/home/actions/price/",
+                        headers=self._headers())
+
+    @task(2)
     def find_stock(self) -> None:
         store = self._store()
         query = random.choice(store["plain_skus"] + self.serials[:20])
         self.client.get(f"/api/home/stock?q={query}&store={store['id']}", name="/api/home/stock")
+
+    @task(2)
+    def find_stock_on_home(self) -> None:
+        query = random.choice(self._store()["plain_skus"] + self.serials[:20])
+        self.client.get(f"/home/actions/stock/?q={query}", name="/home/actions/stock/",
+                        headers=self._headers())
 
     @task(2)
     def quick_sale(self) -> None:
@@ -157,8 +169,8 @@ class StoreStaff(HttpUser):
             "/home/actions/settlement/", name="/home/actions/settlement/",
             headers=self._headers(),
             data={"store": store["id"], "business_date": date.today().isoformat(),
-                  "amount_cash": f"{random.randint(100, 900)}.00",
-                  "amount_card": f"{random.randint(100, 900)}.00", "notes": ""},
+                  "cash": f"{random.randint(100, 900)}.00",
+                  "card": f"{random.randint(100, 900)}.00", "notes": ""},
         )
 
 
