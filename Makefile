@@ -112,3 +112,13 @@ loadtest: install
 .PHONY: openapi
 openapi: install
 	$(PY) manage.py export_openapi
+
+# Median and 95th percentile server time of Home, its overview drill-downs and the
+# overview API as a store-staff user, written to docs/benchmarks/home.md. Point
+# DATABASE_URL at the large demo data (make seed SCALE=large). DEBUG is off, as in
+# production; BENCH_ARGS passes options, for example BENCH_ARGS="--repeat 50".
+.PHONY: bench-home
+bench-home: install
+	DJANGO_DEBUG=0 DJANGO_STATIC_MANIFEST=0 \
+	  DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(openssl rand -hex 40)} \
+	  $(PY) manage.py bench_home $(BENCH_ARGS)

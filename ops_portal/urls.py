@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 
+from home.views.page import stock_dashboard_redirect
 from ops_portal.api import api_urls
 from ops_portal.login_throttle import ThrottledAdminAuthenticationForm, ThrottledLoginView
 
@@ -22,6 +23,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="home:index", permanent=False)),
     path("home/", include("home.urls")),
+    # The stock dashboard was retired; its content is the overview on Home.
+    path("stock-dashboard", stock_dashboard_redirect),
+    path("stock-dashboard/", stock_dashboard_redirect),
+    path("stock_dashboard/", stock_dashboard_redirect),
     # The throttled login comes before Django's auth URLs, which keep logout and the rest.
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,24 +1,34 @@
-"""Reads that feed the Home page."""
+"""Store selection on Home: the user's stores and the one they chose last."""
 
-from django.db.models import Sum
 from django.http import HttpRequest
-from django.utils import timezone
 
-from inventory.models import Sale, StockLevel, Store
+from home.models import HomePreference
+from inventory.models import Store
 from inventory.selectors import store_list_for_user
-from settlements.services import business_day_bounds
 
+# The session caches the saved preference, so most requests read no preference row.
 SESSION_STORE_KEY = "home.store_id"
 _REQUEST_CACHE = "_home_store_selection"
 
 
 def store_selected_for_request(request: HttpRequest) -> tuple[list[Store], Store | None]:
-    """Return the user's active stores and the one selected in the session, or the first."""
+    """Return the user's active stores and the one they chose last, or the first.
+
+    The choice comes from the session, else from the user's saved HomePreference. A choice
+    of a store the user may no longer see (membership removed, store closed) is ignored.
+    The result is cached on the request, so the context processor and views share it.
+    """
     cached = getattr(request, _REQUEST_CACHE, None)
     if cached is not None:
         return cached
+
     stores = list(store_list_for_user(user=request.user))
     wanted = request.session.get(SESSION_STORE_KEY)
+    if wanted is None and stores:
+        # 0 matches no store: it caches "no preference saved" for the session.
+        wanted = _preference_store_id(request.user) or 0
+        request.session[SESSION_STORE_KEY] = wanted
+
     selected = next((store for store in stores if store.pk == wanted), None)
     if selected is None and stores:
         selected = stores[0]
@@ -26,17 +36,14 @@ def store_selected_for_request(request: HttpRequest) -> tuple[list[Store], Store
     return stores, selected
 
 
-def store_overview_for_store(*, store: Store) -> dict:
-    """Return the headline numbers of one store: on-hand, inbound and today's sales."""
-    totals = StockLevel.objects.filter(store=store).aggregate(
-        on_hand=Sum("on_hand"), inbound=Sum("inbound")
+def store_selection_remember(request: HttpRequest, store: Store) -> None:
+    """Put a store the user just chose into the session cache of this request and later ones."""
+    request.session[SESSION_STORE_KEY] = store.pk
+    if hasattr(request, _REQUEST_CACHE):
+        delattr(request, _REQUEST_CACHE)
+
+
+def _preference_store_id(user) -> int | None:
+    return (
+        HomePreference.objects.filter(user=user).values_list("store_id", flat=True).first()
     )
-    start, end = business_day_bounds(timezone.localdate())
-    sales = Sale.objects.filter(store=store, sold_at__gte=start, sold_at__lt=end).aggregate(
-        amount=Sum("total")
-    )
-    return {
-        "on_hand": totals["on_hand"] or 0,
-        "inbound": totals["inbound"] or 0,
-        "sold_today": sales["amount"] or 0,
-    }

@@ -1,10 +1,21 @@
+import re
+
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from home.models import HomePreference
 from home.selectors.stores import SESSION_STORE_KEY
 from inventory.tests.factories import StoreFactory, back_office_user, staff_user, stocked_product
 
 pytestmark = pytest.mark.django_db
+
+
+def selector_options(content: bytes) -> list[str]:
+    """Return the option labels of the top bar's store selector."""
+    html = content.decode()
+    select = re.search(r'<select id="store-select".*?</select>', html, re.S).group(0)
+    return [label.strip() for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
 
 
 def test_home_requires_login(client):
@@ -53,38 +64,137 @@ def test_logout_requires_post_and_ends_session(client):
     assert client.get("/home/").status_code == 302
 
 
-def test_staff_selector_lists_only_their_stores(client):
-    own = StoreFactory(name="Own Store")
-    StoreFactory(name="Other Store")
+def test_store_selector_lists_only_own_stores(client):
+    own = StoreFactory(code="OWN", name="Own Store")
+    StoreFactory(code="OTH", name="Other Store")
     client.force_login(staff_user(own))
 
     response = client.get("/home/")
 
-    assert b"Own Store" in response.content
-    assert b"Other Store" not in response.content
+    assert selector_options(response.content) == ["OWN · Own Store"]
 
 
-def test_staff_cannot_select_other_store(client):
+def test_store_selector_hides_closed_stores(client):
+    StoreFactory(code="OPEN", name="Open Store")
+    StoreFactory(code="SHUT", name="Shut Store", is_active=False)
+    client.force_login(back_office_user())
+
+    response = client.get("/home/")
+
+    assert selector_options(response.content) == ["OPEN · Open Store"]
+
+
+def test_store_select_rejects_store_of_others(client):
     own, other = StoreFactory(), StoreFactory(name="Other Store")
-    client.force_login(staff_user(own))
+    user = staff_user(own)
+    client.force_login(user)
 
-    response = client.get("/home/", {"store": other.pk})
+    response = client.post(reverse("home:store-select"), {"store": other.pk})
 
     assert response.status_code == 404
-    assert client.session.get(SESSION_STORE_KEY) is None
+    assert f"Store {other.pk} was not found among your stores." in response.content.decode()
+    assert not HomePreference.objects.filter(user=user).exists()
+    assert client.session.get(SESSION_STORE_KEY) != other.pk
 
 
-def test_selected_store_is_remembered(client):
+def test_store_select_rejects_unknown_value(client):
+    user = staff_user(StoreFactory())
+    client.force_login(user)
+
+    response = client.post(reverse("home:store-select"), {"store": "abc"})
+
+    assert response.status_code == 404
+    assert "Store abc was not found among your stores." in response.content.decode()
+    assert not HomePreference.objects.exists()
+
+
+def test_store_select_rejects_closed_store(client):
+    closed = StoreFactory(code="SHUT", is_active=False)
+    user = staff_user(StoreFactory(), closed)
+    client.force_login(user)
+
+    response = client.post(reverse("home:store-select"), {"store": closed.pk})
+
+    assert response.status_code == 404
+    assert "Store SHUT is closed." in response.content.decode()
+    assert not HomePreference.objects.exists()
+
+
+def test_store_select_requires_post(client):
+    store = StoreFactory()
+    client.force_login(staff_user(store))
+
+    response = client.get(reverse("home:store-select"), {"store": store.pk})
+
+    assert response.status_code == 405
+    assert not HomePreference.objects.exists()
+
+
+def test_store_select_saves_preference_and_returns(client):
     first, second = StoreFactory(), StoreFactory(name="Second Store")
     stocked_product(second, on_hand=7)
-    client.force_login(staff_user(first, second))
+    user = staff_user(first, second)
+    client.force_login(user)
 
-    client.get("/home/", {"store": second.pk})
+    response = client.post(
+        reverse("home:store-select"), {"store": second.pk, "next": "/home/?date=2026-01-02"}
+    )
+    page = client.get("/home/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/home/?date=2026-01-02"
+    assert HomePreference.objects.get(user=user).store == second
+    assert page.context["store"] == second
+    assert page.context["kpis"].on_hand == 7
+
+
+def test_store_select_ignores_offsite_next(client):
+    store = StoreFactory()
+    client.force_login(staff_user(store))
+
+    response = client.post(
+        reverse("home:store-select"), {"store": store.pk, "next": "https://evil.example/"}
+    )
+
+    assert response["Location"] == "/home/"
+
+
+def test_store_choice_survives_logout(client):
+    first, second = StoreFactory(), StoreFactory(name="Second Store")
+    user = staff_user(first, second)
+    client.force_login(user)
+    client.post(reverse("home:store-select"), {"store": second.pk})
+    client.post(reverse("logout"))
+
+    client.force_login(user)
     response = client.get("/home/")
 
-    assert client.session[SESSION_STORE_KEY] == second.pk
     assert response.context["store"] == second
-    assert response.context["overview"]["on_hand"] == 7
+
+
+def test_store_choice_applies_in_another_browser(client):
+    first, second = StoreFactory(), StoreFactory(name="Second Store")
+    user = staff_user(first, second)
+    client.force_login(user)
+    client.post(reverse("home:store-select"), {"store": second.pk})
+
+    other_browser = Client()
+    other_browser.force_login(user)
+    response = other_browser.get("/home/")
+
+    assert response.context["store"] == second
+
+
+def test_store_choice_ignored_after_membership_ends(client):
+    first, second = StoreFactory(), StoreFactory(name="Second Store")
+    user = staff_user(first, second)
+    HomePreference.objects.create(user=user, store=second)
+    user.store_memberships.filter(store=second).delete()
+    client.force_login(user)
+
+    response = client.get("/home/")
+
+    assert response.context["store"] == first
 
 
 def test_user_without_stores_sees_hint(client):

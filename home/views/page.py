@@ -1,23 +1,36 @@
-"""Home: the single landing page of the portal."""
+"""Home, the single landing page of the portal, and the redirect of the old dashboard URLs."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
 
-from home.selectors.stores import SESSION_STORE_KEY, store_overview_for_store, store_selected_for_request
-from inventory.errors import InventoryError
-from inventory.selectors import store_get_for_user
+from home.selectors.overview import OverviewError, business_date_parse
+from home.selectors.stores import store_selected_for_request
+from home.views.overview import overview_context
 
 
+@require_safe
 def home_index(request: HttpRequest) -> HttpResponse:
-    store_id = request.GET.get("store")
-    if store_id:
-        try:
-            store = store_get_for_user(user=request.user, store_id=store_id)
-        except InventoryError as error:
-            return render(request, "home/index.html", {"error": error.message}, status=404)
-        request.session[SESSION_STORE_KEY] = store.pk
-        return redirect("home:index")
-
     _stores, store = store_selected_for_request(request)
-    overview = store_overview_for_store(store=store) if store else None
-    return render(request, "home/index.html", {"store": store, "overview": overview})
+    if store is None:
+        return render(request, "home/index.html", {"store": None})
+
+    date_error = ""
+    try:
+        business_date = business_date_parse(request.GET.get("date"))
+    except OverviewError as error:
+        date_error = error.message
+        business_date = business_date_parse(None)
+
+    context = overview_context(request, store=store, business_date=business_date)
+    context.update(store=store, date_error=date_error, date_raw=request.GET.get("date", ""))
+    return render(request, "home/index.html", context)
+
+
+@login_not_required
+@require_safe
+def stock_dashboard_redirect(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Send the retired stock dashboard's URLs to the overview on Home, for everyone."""
+    return HttpResponsePermanentRedirect(reverse("home:index") + "#stock-overview")
