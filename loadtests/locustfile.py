@@ -27,6 +27,7 @@ IMPORT_TIMEOUT_SECONDS = float(os.environ.get("LOADTEST_IMPORT_TIMEOUT", "300"))
 SAMPLES_PATH = Path(os.environ["LOADTEST_SAMPLES"])
 TIMELINE_PATH = Path(os.environ["LOADTEST_TIMELINE"])
 IMPORT_PREFIX = "import: "
+OVERVIEW_PANELS = ("on-hand", "inbound", "sold", "low-stock")
 CSRF_PATTERN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 _samples = None
@@ -89,10 +90,22 @@ class StoreStaff(HttpUser):
     def _headers(self) -> dict:
         return {"X-CSRFToken": self.csrf, "HX-Request": "true", "Referer": self.host + "/home/"}
 
-    @task(2)
+    @task(3)
     def home(self) -> None:
-        self.client.get(f"/home/?store={self._store()['id']}", name="/home/?store=")
         self.client.get("/home/", name="/home/")
+
+    @task(1)
+    def store_switch(self) -> None:
+        self.client.post("/home/store/", name="/home/store/",
+                         data={"store": self._store()["id"], "next": "/home/"},
+                         headers={"X-CSRFToken": self.csrf, "Referer": self.host + "/home/"},
+                         allow_redirects=False)
+
+    @task(2)
+    def overview_drill_down(self) -> None:
+        panel = random.choice(OVERVIEW_PANELS)
+        self.client.get(f"/home/overview/{panel}/?store={self._store()['id']}",
+                        name=f"/home/overview/{panel}/", headers=self._headers())
 
     @task(3)
     def kpis(self) -> None:
