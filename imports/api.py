@@ -39,13 +39,21 @@ def _job_out(job: ImportJob) -> dict:
     }
 
 
+# file is optional in the signature, so a missing file gets the API's error shape with a field
+# message instead of ninja's validation list. The schema still marks it as required.
+_REQUIRED_FORM_FIELDS = {
+    "requestBody": {"content": {"multipart/form-data": {"schema": {"required": ["file", "kind"]}}}}
+}
+
+
 @router.post(
     "/imports", response={202: ImportStartOut, **ERRORS}, url_name="import-list-create",
+    openapi_extra=_REQUIRED_FORM_FIELDS,
 )
 def import_create(
     request: HttpRequest,
-    file: File[UploadedFile],
-    kind: Form[str],
+    file: File[UploadedFile | None] = None,
+    kind: Form[str] = "",
     options: Form[str] = "{}",
 ) -> Status:
     """Upload a file and queue its import. The response comes at once; follow status_url or events_url.
@@ -54,6 +62,12 @@ def import_create(
     `price_list`, `source`, `priority`, `default_store` (store code). Send an
     `Idempotency-Key` header to make a retried upload return the same job.
     """
+    if file is None:
+        raise ImportRequestError(
+            "No file was uploaded. Send a CSV, TSV or XLSX file in the form field 'file'.",
+            code=ImportErrorCode.FILE_EMPTY,
+            field_errors={"file": ["Choose a file to import."]},
+        )
     try:
         parsed = json.loads(options or "{}")
     except json.JSONDecodeError as error:
