@@ -184,6 +184,9 @@ class StagedPrice(StagedRow):
 
 
 class StagedStock(StagedRow):
+    """A validated stock row. Finalizing reads the job's rows in row order only, so the
+    table has no other index: each one slowed LOAD DATA and the deletion after done."""
+
     store_id = models.BigIntegerField()
     product_id = models.BigIntegerField()
     serial = models.CharField(max_length=64, blank=True)
@@ -195,10 +198,6 @@ class StagedStock(StagedRow):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["job", "row_number"], name="staged_stock_row"),
-        ]
-        indexes = [
-            models.Index(fields=["job", "serial", "row_number"], name="staged_stock_serial_idx"),
-            models.Index(fields=["job", "store_id", "product_id"], name="staged_stock_pair_idx"),
         ]
 
 

@@ -22,6 +22,7 @@ from imports.models import ImportJob, ImportRowError, ImportStatus, RUNNING_STAT
 from imports.pipeline.kinds import handler_for_job
 from imports.pipeline.progress import ProgressReporter
 from imports.pipeline.staging import (
+    BackgroundLoader,
     StagingWriter,
     staging_clear,
     staging_files,
@@ -137,9 +138,17 @@ def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
         table = open_table(Path(job.file.path), sheet=job.options.get("sheet"))
         _phase_parse(job, reporter, handler, table)
         _cancel_check(job)
-        _phase_validate(job, reporter, handler, table)
-        _cancel_check(job)
-        _phase_load(job, reporter, handler)
+        loader = (
+            BackgroundLoader(job=job, model=handler.staged_model)
+            if BackgroundLoader.usable() else None
+        )
+        try:
+            _phase_validate(job, reporter, handler, table, loader)
+            _cancel_check(job)
+            _phase_load(job, reporter, handler, loader)
+        finally:
+            if loader is not None:
+                loader.close()
         _cancel_check(job)
         job.checkpoint = {"phase": ImportStatus.FINALIZING}
         ImportJob.objects.filter(pk=job.pk).update(checkpoint=job.checkpoint)
@@ -187,11 +196,14 @@ def _phase_parse(job: ImportJob, reporter: ProgressReporter, handler, table) -> 
     reporter.advance(count, force=True)
 
 
-def _phase_validate(job: ImportJob, reporter: ProgressReporter, handler, table) -> None:
+def _phase_validate(
+    job: ImportJob, reporter: ProgressReporter, handler, table, loader: BackgroundLoader | None
+) -> None:
     reporter.phase_start(ImportStatus.VALIDATING, total=job.rows_total or 0)
     ImportRowError.objects.filter(job=job).delete()
     job.rows_ok = job.rows_bad = 0
-    writer = StagingWriter(job)
+    # With a loader, each staging file starts loading as soon as it is written.
+    writer = StagingWriter(job, on_file_done=loader.submit if loader is not None else None)
     done = 0
     rows = table.rows_iter()
     while chunk := list(islice(rows, VALIDATE_CHUNK_ROWS)):
@@ -211,8 +223,14 @@ def _phase_validate(job: ImportJob, reporter: ProgressReporter, handler, table) 
     reporter.advance(done, force=True)
 
 
-def _phase_load(job: ImportJob, reporter: ProgressReporter, handler) -> None:
+def _phase_load(
+    job: ImportJob, reporter: ProgressReporter, handler, loader: BackgroundLoader | None
+) -> None:
     reporter.phase_start(ImportStatus.LOADING, total=job.rows_ok)
+    if loader is not None:
+        # The files loaded during validation count at once; the rest as they finish.
+        loader.wait(on_progress=lambda loaded: reporter.advance(loaded, force=True))
+        return
     staging_load(
         job=job, model=handler.staged_model, files=staging_files(job),
         on_progress=lambda loaded: reporter.advance(loaded, force=True),

@@ -113,6 +113,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         _environment_check()
+        options["load_before"] = os.getloadavg()[0]
         for name in ("repeat", "large_repeat", "rows", "large_rows"):
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be 1 or more, not {options[name]}.")
@@ -368,12 +369,15 @@ def _report(results: list[FileResult], options: dict, notes: str) -> str:
         f"Written by `manage.py bench_imports` on {timezone.now():%Y-%m-%d %H:%M} UTC. Command: "
         "`make bench-import`, which runs `manage.py bench_imports` with "
         f"`--repeat {options['repeat']} --large-repeat {options['large_repeat']}` on the "
-        "`ops_portal_bench` MariaDB database through a Celery worker (`-c 1`, Redis broker).",
+        f"`{connection.settings_dict['NAME']}` MariaDB database through a Celery worker "
+        "(`-c 1`, Redis broker).",
         "",
         f"Machine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
         f"{platform.platform()}, Python {platform.python_version()}, Django {django.get_version()}, "
         f"{_server_version()}. The machine is shared with other work, so timings vary by "
-        "tens of percent from run to run; the table quotes medians.",
+        "tens of percent from run to run; the table quotes medians. Load average (1 minute) "
+        f"at the start and the end of the run: {options['load_before']:.1f} and "
+        f"{os.getloadavg()[0]:.1f}.",
         "",
         "Each run starts from empty stock tables (no stock levels, serial units or ledger "
         "rows), so the count creates every level and unit it names, with a ledger row for "

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 
 from inventory.access import store_ids_for_user
 from inventory.models import Product, SaleLine, SerialStatus, SerialUnit, Store
@@ -13,6 +14,8 @@ from inventory.models import Product, SaleLine, SerialStatus, SerialUnit, Store
 # Store codes as written in a file, remembered with the store they name. A file names a
 # few hundred, and this caps what a file of garbage codes can add.
 MAX_REMEMBERED_CODES = 10_000
+# Serials per lookup query; SQLite before 3.32 allows 999 parameters.
+SERIALS_PER_QUERY = 900
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class StoreDirectory:
         }
         self.allowed_ids = store_ids_for_user(user)
         self._found: dict[str, Store | None] = {}
+        self._usable: dict[str, int | None] = {}
 
     def find(self, code: str) -> Store | None:
         try:
@@ -53,6 +57,17 @@ class StoreDirectory:
 
     def allowed(self, store: Store) -> bool:
         return self.allowed_ids is None or store.pk in self.allowed_ids
+
+    def usable_id(self, code: str) -> int | None:
+        """Return the id of the active store that a code names and the user may act on, else None."""
+        try:
+            return self._usable[code]
+        except KeyError:
+            store = self.find(code)
+            usable = store.pk if store is not None and store.is_active and self.allowed(store) else None
+            if len(self._usable) < MAX_REMEMBERED_CODES:
+                self._usable[code] = usable
+            return usable
 
 
 def products_by_sku(skus: set[str]) -> dict[str, ProductRef]:
@@ -69,13 +84,23 @@ def products_by_sku(skus: set[str]) -> dict[str, ProductRef]:
 
 
 def units_by_serial(serials: set[str]) -> dict[str, UnitRef]:
-    """Return the serial units of the given serials, by serial."""
+    """Return the serial units of the given serials, by serial.
+
+    A plain statement rather than a queryset: building a queryset's IN list of 2,000
+    serials cost more worker time than the database took to run it.
+    """
     found: dict[str, UnitRef] = {}
     serial_list = sorted(serials)
-    for start in range(0, len(serial_list), 2_000):
-        rows = SerialUnit.objects.filter(serial__in=serial_list[start:start + 2_000]).values_list(
-            "id", "serial", "product_id", "store_id", "status"
-        )
+    quote = connection.ops.quote_name
+    for start in range(0, len(serial_list), SERIALS_PER_QUERY):
+        batch = serial_list[start:start + SERIALS_PER_QUERY]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, serial, product_id, store_id, status FROM "
+                f"{quote(SerialUnit._meta.db_table)} WHERE serial IN ({', '.join(['%s'] * len(batch))})",
+                batch,
+            )
+            rows = cursor.fetchall()
         for pk, serial, product_id, store_id, status in rows:
             found[serial] = UnitRef(pk, serial, product_id, store_id, status)
     return found

@@ -1,0 +1,272 @@
+"""Serial rows of a stock count applied by set-based statements, on MySQL and MariaDB.
+
+A chunk of staged serial rows becomes a handful of statements that join the staging
+table with the serial units and stock levels, instead of rows fetched and written from
+Python. The outcome is the one StockHandler._serial_chunk_write() computes row by row:
+each unit that enters or leaves a store's on-hand changes that level by one, in row
+order, with a ledger row holding the level before and after the change.
+
+Two cases go back to the row-by-row path, which reports them: a unit that
+was sold after validation, and a change that would take a level below zero (the level
+already disagreed with its units). ChunkNeedsRows says so before anything is written.
+"""
+
+from django.db import connection
+
+from imports.models import ImportJob, StagedStock
+from imports.pipeline.kinds.stock_totals import LevelsCreatedMeanwhile
+from inventory.models import (
+    ON_HAND_STATUSES,
+    MovementKind,
+    SerialStatus,
+    SerialUnit,
+    StockBucket,
+    StockLevel,
+    StockMovement,
+)
+
+ROWS_TABLE = "import_serial_rows"
+CHANGES_TABLE = "import_serial_changes"
+ON_HAND_LIST = ", ".join(f"'{status.value}'" for status in ON_HAND_STATUSES)
+_MOVEMENT_COLUMNS = (
+    "store_id", "product_id", "kind", "bucket", "quantity", "before", "after", "actor_id",
+    "import_job_id", "import_row", "note", "created_at",
+)
+
+
+class ChunkNeedsRows(Exception):
+    """The chunk has a case that only the row-by-row path handles."""
+
+
+class SerialChunks:
+    """Set-based writes of one job's staged serial rows, chunk by chunk of row numbers."""
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job = job
+        self._tables_made = False
+        quote = connection.ops.quote_name
+        self.staged = quote(StagedStock._meta.db_table)
+        self.units = quote(SerialUnit._meta.db_table)
+        self.levels = quote(StockLevel._meta.db_table)
+        self.ledger = quote(StockMovement._meta.db_table)
+        self.row_number = quote("row_number")
+
+    def chunk_last_after(self, after: int, size: int) -> tuple[int, int] | None:
+        """Return the number of serial rows of the chunk of up to ``size`` after row ``after``, and its last row."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {self.row_number} FROM {self.staged} WHERE job_id = %s AND serial <> '' "
+                f"AND {self.row_number} > %s ORDER BY {self.row_number} LIMIT {int(size)}",
+                [self.job.pk, after],
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            return None
+        return len(rows), rows[-1][0]
+
+    def chunk_apply(
+        self, *, after: int, last: int, size: int, insert_missing: bool, actor_id: int | None,
+        now: str,
+    ) -> None:
+        """Apply the serial rows after row ``after`` through row ``last`` (``size`` of them).
+
+        The caller is inside transaction.atomic(). The chunk's rows are copied once into a
+        temporary table; their units are locked and their state recorded there, then
+        their levels are locked, units before levels as the row-by-row path does. A unit
+        or a level that another transaction created after the lock raises
+        LevelsCreatedMeanwhile (an IntegrityError, as the duplicate key of an insert is),
+        and the caller runs the chunk again with ``insert_missing``, which inserts the
+        missing levels at zero and locks them first. Raises ChunkNeedsRows before any
+        write when the chunk has a sold unit or a change that would take a level below zero.
+        """
+        self._tables_make()
+        self._rows_copy(after, last)
+        self._units_lock()
+        if self._count(f"SELECT COUNT(*) FROM {ROWS_TABLE} WHERE unit_status = %s",
+                       [SerialStatus.SOLD.value]):
+            raise ChunkNeedsRows
+        self._changes_collect()
+        pairs, levels_locked = self._levels_lock()
+        if insert_missing and levels_locked < pairs:
+            self._levels_insert(on_hand="0", ignore=True, now=now)
+            pairs, levels_locked = self._levels_lock()
+        if self._count(
+            f"SELECT COUNT(*) FROM {self._running()} LEFT JOIN {self._level_join()} "
+            "WHERE COALESCE(l.on_hand, 0) + c.running < 0"
+        ):
+            raise ChunkNeedsRows
+
+        self._movements_insert(actor_id=actor_id, now=now)
+        self._levels_update(now=now)
+        if levels_locked < pairs:
+            inserted = self._levels_insert(on_hand="SUM(c.delta)", ignore=False, now=now)
+            if inserted != pairs - levels_locked:
+                raise LevelsCreatedMeanwhile("a stock level of the chunk was created meanwhile")
+        self._units_update(now=now)
+        self._units_insert(now=now)
+
+    def close(self) -> None:
+        if self._tables_made:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {ROWS_TABLE}, {CHANGES_TABLE}")
+            self._tables_made = False
+
+    def _tables_make(self) -> None:
+        with connection.cursor() as cursor:
+            if self._tables_made:
+                cursor.execute(f"DELETE FROM {ROWS_TABLE}")
+                cursor.execute(f"DELETE FROM {CHANGES_TABLE}")
+                return
+            cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {ROWS_TABLE}, {CHANGES_TABLE}")
+            # The chunk's staged serial rows, with the id and state of each row's unit as
+            # it was when the unit was locked (NULL for a new serial).
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {ROWS_TABLE} (row_no INT UNSIGNED NOT NULL PRIMARY KEY, "
+                "serial VARCHAR(64) NOT NULL, store_id BIGINT NOT NULL, product_id BIGINT NOT NULL, "
+                "status VARCHAR(16) NOT NULL, unit_cost DECIMAL(12, 2) NULL, received_at DATE NULL, "
+                "unit_id BIGINT NULL, unit_store_id BIGINT NULL, unit_product_id BIGINT NULL, "
+                "unit_status VARCHAR(16) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
+                "COLLATE=utf8mb4_unicode_ci"
+            )
+            # One row per change of a level by one unit: the row that caused it, 0 for
+            # the unit leaving its old level and 1 for entering its new one, and ±1.
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {CHANGES_TABLE} (row_no INT UNSIGNED NOT NULL, "
+                "step TINYINT NOT NULL, store_id BIGINT NOT NULL, product_id BIGINT NOT NULL, "
+                "delta INT NOT NULL, PRIMARY KEY (row_no, step)) ENGINE=InnoDB"
+            )
+        self._tables_made = True
+
+    def _count(self, sql: str, params: list | None = None) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params or [])
+            return cursor.fetchone()[0]
+
+    def _rows_copy(self, after: int, last: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ROWS_TABLE} (row_no, serial, store_id, product_id, status, "
+                f"unit_cost, received_at) SELECT {self.row_number}, serial, store_id, product_id, "
+                f"status, unit_cost, received_at FROM {self.staged} WHERE job_id = %s "
+                f"AND {self.row_number} > %s AND {self.row_number} <= %s AND serial <> ''",
+                [self.job.pk, after, last],
+            )
+
+    def _units_lock(self) -> None:
+        """Lock the chunk's existing units and record their state in the rows table."""
+        join = f"{ROWS_TABLE} r STRAIGHT_JOIN {self.units} u ON u.serial = r.serial"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT u.id FROM {join} FOR UPDATE")
+            locked = len(cursor.fetchall())
+            cursor.execute(
+                f"UPDATE {join} SET r.unit_id = u.id, r.unit_store_id = u.store_id, "
+                "r.unit_product_id = u.product_id, r.unit_status = u.status"
+            )
+            recorded = cursor.rowcount
+        if recorded != locked:
+            raise LevelsCreatedMeanwhile("a serial unit of the chunk was created meanwhile")
+
+    def _changes_collect(self) -> None:
+        """Record the level changes of the chunk's rows, as _serial_changes() computes them."""
+        moved = "(unit_store_id <> store_id OR unit_product_id <> product_id)"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {CHANGES_TABLE} (row_no, step, store_id, product_id, delta) "
+                "SELECT row_no, 0, unit_store_id, unit_product_id, -1 "
+                f"FROM {ROWS_TABLE} WHERE unit_status IN ({ON_HAND_LIST}) "
+                f"AND (status NOT IN ({ON_HAND_LIST}) OR {moved})"
+            )
+            cursor.execute(
+                f"INSERT INTO {CHANGES_TABLE} (row_no, step, store_id, product_id, delta) "
+                "SELECT row_no, 1, store_id, product_id, 1 "
+                f"FROM {ROWS_TABLE} WHERE status IN ({ON_HAND_LIST}) "
+                f"AND (unit_id IS NULL OR unit_status NOT IN ({ON_HAND_LIST}) OR {moved})"
+            )
+
+    def _level_join(self) -> str:
+        return f"{self.levels} l ON l.store_id = c.store_id AND l.product_id = c.product_id"
+
+    def _levels_lock(self) -> tuple[int, int]:
+        """Lock the existing levels the changes touch; return the pairs touched and the levels locked."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT l.id FROM (SELECT DISTINCT store_id, product_id FROM {CHANGES_TABLE}) c "
+                f"STRAIGHT_JOIN {self._level_join()} FOR UPDATE"
+            )
+            locked = len(cursor.fetchall())
+            cursor.execute(
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT store_id, product_id FROM {CHANGES_TABLE}) c"
+            )
+            return cursor.fetchone()[0], locked
+
+    def _running(self) -> str:
+        """Each change with the sum of its level's changes up to and including it, in row order."""
+        return (
+            "(SELECT row_no, step, store_id, product_id, delta, SUM(delta) OVER ("
+            "PARTITION BY store_id, product_id ORDER BY row_no, step) AS running "
+            f"FROM {CHANGES_TABLE}) c"
+        )
+
+    def _movements_insert(self, *, actor_id: int | None, now: str) -> None:
+        columns = ", ".join(connection.ops.quote_name(name) for name in _MOVEMENT_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.ledger} ({columns}) "
+                "SELECT c.store_id, c.product_id, %s, %s, c.delta, "
+                "COALESCE(l.on_hand, 0) + c.running - c.delta, COALESCE(l.on_hand, 0) + c.running, "
+                f"%s, %s, c.row_no, '', %s FROM {self._running()} LEFT JOIN {self._level_join()} "
+                "ORDER BY c.row_no, c.step",
+                [MovementKind.IMPORT_ADJUSTMENT.value, StockBucket.ON_HAND.value, actor_id,
+                 self.job.pk, now],
+            )
+
+    def _levels_update(self, *, now: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE (SELECT store_id, product_id, SUM(delta) AS delta "
+                f"FROM {CHANGES_TABLE} GROUP BY store_id, product_id) c STRAIGHT_JOIN {self._level_join()} "
+                "SET l.on_hand = l.on_hand + c.delta, l.updated_at = %s",
+                [now],
+            )
+
+    def _levels_insert(self, *, on_hand: str, ignore: bool, now: str) -> int:
+        """Insert the missing levels the changes touch with ``on_hand`` (SQL); return how many."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT {'IGNORE ' if ignore else ''}INTO {self.levels} "
+                "(store_id, product_id, on_hand, inbound, updated_at) "
+                f"SELECT c.store_id, c.product_id, {on_hand}, 0, %s FROM {CHANGES_TABLE} c "
+                f"LEFT JOIN {self._level_join()} WHERE l.id IS NULL "
+                "GROUP BY c.store_id, c.product_id ORDER BY c.store_id, c.product_id",
+                [now],
+            )
+            return cursor.rowcount
+
+    def _units_update(self, *, now: str) -> None:
+        """Write the staged store, product, status, cost and date of the units they change.
+
+        An empty cost or date keeps the unit's own, and a unit the count confirms
+        unchanged keeps its row and its updated_at.
+        """
+        cost = "COALESCE(r.unit_cost, u.cost)"
+        received = "COALESCE(r.received_at, u.received_at)"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ROWS_TABLE} r STRAIGHT_JOIN {self.units} u ON u.id = r.unit_id "
+                f"SET u.store_id = r.store_id, u.product_id = r.product_id, u.status = r.status, "
+                f"u.cost = {cost}, u.received_at = {received}, u.updated_at = %s "
+                "WHERE NOT (u.store_id = r.store_id AND u.product_id = r.product_id "
+                f"AND u.status = r.status AND u.cost <=> {cost} AND u.received_at <=> {received})",
+                [now],
+            )
+
+    def _units_insert(self, *, now: str) -> None:
+        """Create the units of new serials; a unit created meanwhile fails on its unique serial."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.units} "
+                "(serial, product_id, store_id, status, cost, received_at, updated_at) "
+                "SELECT serial, product_id, store_id, status, unit_cost, received_at, %s "
+                f"FROM {ROWS_TABLE} WHERE unit_id IS NULL ORDER BY row_no",
+                [now],
+            )
