@@ -289,19 +289,18 @@ def test_analytics_context_is_five_queries(django_assert_num_queries):
     )
 
 
-def test_section_renders_charts_and_tables(rf):
+def test_section_renders_charts_and_tables(client):
     store = StoreFactory()
     today = timezone.localdate()
     SaleFactory(store=store, sold_at=timezone.now(), total=Decimal("42.00"))
     settlement_record(actor=back_office_user(), store=store, business_date=today,
                       counted={PaymentMethod.CASH: "47.00"})
+    client.force_login(back_office_user(username="viewer"))
 
-    html = render_to_string(
-        "home/partials/analytics.html",
-        {"store": store, "business_date": today},
-        request=rf.get("/home/"),
-    )
+    response = client.get(f"/home/analytics/?store={store.pk}&date={today:%Y-%m-%d}")
+    html = response.content.decode()
 
+    assert response.status_code == 200
     assert 'id="analytics"' in html
     assert "Sales Today by hour" in html
     assert html.count('role="img"') == 4
@@ -314,16 +313,38 @@ def test_section_renders_charts_and_tables(rf):
     assert "Not settled" in html
 
 
-def test_section_follows_page_business_date(rf):
+def test_section_follows_requested_date(client):
     store = StoreFactory()
     day = timezone.localdate() - datetime.timedelta(days=3)
+    client.force_login(back_office_user())
 
-    html = render_to_string(
-        "home/partials/analytics.html",
-        {"store": store, "business_date": day},
-        request=rf.get("/home/"),
-    )
+    html = client.get(f"/home/analytics/?store={store.pk}&date={day:%Y-%m-%d}").content.decode()
 
     assert f"Sales by hour, {day.day} {day:%b}" in html
     assert "Sales Today by hour" not in html
     assert f"sales-by-hour?store={store.pk}&amp;date={day:%Y-%m-%d}" in html
+
+
+def test_section_of_another_store_is_not_found(client):
+    own, other = StoreFactory(), StoreFactory()
+    client.force_login(staff_user(own))
+
+    response = client.get(f"/home/analytics/?store={other.pk}")
+
+    assert response.status_code == 404
+    assert "Sales" not in response.content.decode()
+
+
+def test_home_defers_analytics_queries_to_the_section(rf):
+    store = StoreFactory()
+    today = timezone.localdate()
+
+    html = render_to_string(
+        "home/partials/analytics.html",
+        {"store": store, "business_date": today},
+        request=rf.get("/home/"),
+    )
+
+    assert 'hx-trigger="revealed"' in html
+    assert f"/home/analytics/?store={store.pk}&amp;date={today:%Y-%m-%d}" in html
+    assert "<canvas" not in html

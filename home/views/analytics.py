@@ -9,8 +9,11 @@ import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.urls import URLPattern, reverse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from home.selectors.analytics import (
     SalesByHour,
@@ -22,10 +25,30 @@ from home.selectors.analytics import (
     settlement_vs_sales_for_store,
     stock_movements_for_store,
 )
+from home.selectors.overview import OverviewError, business_date_parse
+from inventory.errors import InventoryError
 from inventory.models import Store
+from inventory.selectors import store_get_for_user
 from settlements.models import ReconciliationStatus
 
-urlpatterns: list[URLPattern] = []
+
+@require_GET
+def analytics_section(request: HttpRequest) -> HttpResponse:
+    """Render the analytics section of a store the user may see, for ?store= and ?date=."""
+    try:
+        store = store_get_for_user(user=request.user, store_id=request.GET.get("store", ""))
+        day = business_date_parse(request.GET.get("date"))
+    except (InventoryError, OverviewError) as error:
+        status = 404 if isinstance(error, InventoryError) else 400
+        return render(request, "home/partials/analytics/error.html",
+                      {"message": error.message}, status=status)
+    return render(request, "home/partials/analytics/section.html",
+                  analytics_context(store=store, day=day))
+
+
+urlpatterns: list[URLPattern] = [
+    path("analytics/", analytics_section, name="analytics-section"),
+]
 
 # API URL names of the four series, keyed by the chart that draws them.
 SERIES_URL_NAMES = {

@@ -337,6 +337,11 @@
     section.querySelectorAll("canvas[data-chart]").forEach(chartDraw);
   });
 
+  // The section arrives from the server (htmx) when it first scrolls into view.
+  document.addEventListener("htmx:load", function (event) {
+    if (event.detail && event.detail.elt && event.detail.elt.id === "analytics") sectionWatch();
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", sectionWatch);
   } else {
