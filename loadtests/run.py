@@ -9,7 +9,7 @@ non-zero when an everyday endpoint's p95 during the import is over the budget or
 request failed.
 
 Settings come from the environment: LOADTEST_USERS (20), LOADTEST_SECONDS (240),
-LOADTEST_IMPORT_AFTER (60), LOADTEST_WEB_PROCESSES (2), LOADTEST_DATABASE_URL,
+LOADTEST_IMPORT_AFTER (60), LOADTEST_IMPORT_COUNT (4), LOADTEST_WEB_PROCESSES (2), LOADTEST_DATABASE_URL,
 LOADTEST_REDIS_URL, LOADTEST_PORT (8100), LOADTEST_REPORT_DIR (docs/performance).
 """
 
@@ -32,6 +32,7 @@ from loadtests.report import report_write  # noqa: E402
 USERS = int(os.environ.get("LOADTEST_USERS", "20"))
 SECONDS = int(os.environ.get("LOADTEST_SECONDS", "240"))
 IMPORT_AFTER = int(os.environ.get("LOADTEST_IMPORT_AFTER", "60"))
+IMPORT_COUNT = int(os.environ.get("LOADTEST_IMPORT_COUNT", "4"))
 WEB_PROCESSES = int(os.environ.get("LOADTEST_WEB_PROCESSES", "2"))
 PORT = int(os.environ.get("LOADTEST_PORT", "8100"))
 DATABASE_URL = os.environ.get(
@@ -57,8 +58,10 @@ def main() -> int:
     plan = WORK_DIR / "plan.json"
     _manage(env, "loadtest_prepare", "--users", str(max(USERS, 20)), "--password", PASSWORD,
             "--output", str(plan))
-    import_file = WORK_DIR / "stock-100k.csv"
-    _manage(env, "loadtest_stock_file", "--rows", str(IMPORT_ROWS), "--output", str(import_file))
+    import_files = [WORK_DIR / f"stock-100k-{seed}.csv" for seed in (1, 2)]
+    for seed, path in zip((1, 2), import_files):
+        _manage(env, "loadtest_stock_file", "--rows", str(IMPORT_ROWS), "--seed", str(seed),
+                "--output", str(path))
     _step("collecting static files")
     _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
 
@@ -75,7 +78,8 @@ def main() -> int:
              "--csv", str(WORK_DIR / "locust"), "--only-summary", "--stop-timeout", "10",
              "--exit-code-on-error", "0"],
             cwd=BASE_DIR,
-            env={**os.environ, "LOADTEST_PLAN": str(plan), "LOADTEST_IMPORT_FILE": str(import_file),
+            env={**os.environ, "LOADTEST_PLAN": str(plan), "LOADTEST_IMPORT_FILES": os.pathsep.join(map(str, import_files)),
+                 "LOADTEST_IMPORT_COUNT": str(IMPORT_COUNT),
                  "LOADTEST_IMPORT_AFTER": str(IMPORT_AFTER), "LOADTEST_SAMPLES": str(samples),
                  "LOADTEST_TIMELINE": str(timeline)},
             check=False,
@@ -89,6 +93,7 @@ def main() -> int:
     _step(f"writing the report to {REPORT_DIR}")
     setup = {
         "users": USERS, "seconds": SECONDS, "import_after_seconds": IMPORT_AFTER,
+        "import_count": IMPORT_COUNT,
         "web_processes": WEB_PROCESSES, "import_rows": IMPORT_ROWS,
         "machine": _machine(), "budget_p95_ms": BUDGET_P95_MS,
     }
