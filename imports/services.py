@@ -245,6 +245,9 @@ def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
                 "cancelled imports can be retried.",
                 code=ImportErrorCode.NOT_RETRYABLE,
             ).with_status(409)
+        if job.checkpoint.get("phase") != ImportStatus.FINALIZING:
+            # It starts over from parsing, and its bar must not sit at the last run's value.
+            job.pct = 0
         job.status = ImportStatus.QUEUED
         job.attempts = 0
         job.failure_code = ""
