@@ -9,7 +9,7 @@ non-zero when an everyday endpoint's p95 during the import is over the budget or
 request failed.
 
 Settings come from the environment: LOADTEST_USERS (20), LOADTEST_SECONDS (240),
-LOADTEST_IMPORT_AFTER (60), LOADTEST_IMPORT_COUNT (4), LOADTEST_WEB_PROCESSES (2), LOADTEST_DATABASE_URL,
+LOADTEST_IMPORT_AFTER (90), LOADTEST_IMPORT_COUNT (8), LOADTEST_WEB_PROCESSES (2), LOADTEST_DATABASE_URL,
 LOADTEST_REDIS_URL, LOADTEST_PORT (8100), LOADTEST_REPORT_DIR (docs/performance).
 """
 
@@ -31,8 +31,8 @@ from loadtests.report import report_write  # noqa: E402
 
 USERS = int(os.environ.get("LOADTEST_USERS", "20"))
 SECONDS = int(os.environ.get("LOADTEST_SECONDS", "240"))
-IMPORT_AFTER = int(os.environ.get("LOADTEST_IMPORT_AFTER", "60"))
-IMPORT_COUNT = int(os.environ.get("LOADTEST_IMPORT_COUNT", "4"))
+IMPORT_AFTER = int(os.environ.get("LOADTEST_IMPORT_AFTER", "90"))
+IMPORT_COUNT = int(os.environ.get("LOADTEST_IMPORT_COUNT", "8"))
 WEB_PROCESSES = int(os.environ.get("LOADTEST_WEB_PROCESSES", "2"))
 PORT = int(os.environ.get("LOADTEST_PORT", "8100"))
 DATABASE_URL = os.environ.get(
