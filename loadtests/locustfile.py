@@ -25,7 +25,7 @@ PLAN = json.loads(Path(os.environ["LOADTEST_PLAN"]).read_text())
 # so that every import changes stock and the window under import is long enough for a p95.
 IMPORT_FILES = [Path(path) for path in os.environ["LOADTEST_IMPORT_FILES"].split(os.pathsep)]
 IMPORT_COUNT = int(os.environ.get("LOADTEST_IMPORT_COUNT", "8"))
-IMPORT_AFTER_SECONDS = float(os.environ.get("LOADTEST_IMPORT_AFTER", "60"))
+IMPORT_AFTER_SECONDS = float(os.environ.get("LOADTEST_IMPORT_AFTER", "90"))
 IMPORT_TIMEOUT_SECONDS = float(os.environ.get("LOADTEST_IMPORT_TIMEOUT", "300"))
 SAMPLES_PATH = Path(os.environ["LOADTEST_SAMPLES"])
 TIMELINE_PATH = Path(os.environ["LOADTEST_TIMELINE"])

@@ -1,16 +1,17 @@
 """Run the load test end to end and write docs/performance/loadtest.md.
 
 Called by `make loadtest` with the project's virtualenv. It prepares a MariaDB database
-with the large demo data (once; later runs reuse it), the load test's accounts and a
-100k-row stock count, starts the portal as in production (DEBUG off, hashed static files
-served by WhiteNoise, persistent database connections, several daphne processes, the
-worker at a lower CPU priority), runs Locust headless, and writes the report. It exits
-non-zero when an everyday endpoint's p95 during the import is over the budget or a
-request failed.
+with the large demo data (once, because later runs reuse it), the load test's accounts and
+two 100k-row stock counts. It starts the portal as in production: DEBUG off, hashed static
+files served by WhiteNoise, persistent database connections, several daphne processes and
+the worker at a lower CPU priority. Then it runs Locust headless and writes the report.
+It exits non-zero when an everyday endpoint's p95 during the imports is over the budget
+or a request failed.
 
 Settings come from the environment: LOADTEST_USERS (20), LOADTEST_SECONDS (240),
-LOADTEST_IMPORT_AFTER (90), LOADTEST_IMPORT_COUNT (8), LOADTEST_WEB_PROCESSES (2), LOADTEST_DATABASE_URL,
-LOADTEST_REDIS_URL, LOADTEST_PORT (8100), LOADTEST_REPORT_DIR (docs/performance).
+LOADTEST_IMPORT_AFTER (90), LOADTEST_IMPORT_COUNT (8), LOADTEST_WEB_PROCESSES (2),
+LOADTEST_DATABASE_URL, LOADTEST_REDIS_URL, LOADTEST_PORT (8100) and LOADTEST_REPORT_DIR
+(docs/performance).
 """
 
 import json
