@@ -122,3 +122,33 @@ bench-home: install
 	DJANGO_DEBUG=0 DJANGO_STATIC_MANIFEST=0 \
 	  DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(openssl rand -hex 40)} \
 	  $(PY) manage.py bench_home $(BENCH_ARGS)
+
+# Home as the demo store-staff user sees it, served as in production with the small demo
+# data. `screenshots` writes docs/screenshots/; `lighthouse` runs Lighthouse (npm, pinned
+# in scripts/ui/package-lock.json) on Home, writes docs/ui/ and exits non-zero when a budget
+# is missed. Each run drops and recreates the database of UI_DATABASE_URL, so the pictures
+# do not depend on earlier runs: give it a database of its own. Empty UI_DATABASE_URL and
+# UI_REDIS_URL use the embedded SQLite default under UI_VAR_DIR.
+UI_DATABASE_URL ?= mysql://root@127.0.0.1:3306/ops_ui
+UI_REDIS_URL ?= redis://127.0.0.1:6379/6
+UI_VAR_DIR ?= /tmp/ui-var
+export UI_DATABASE_URL UI_REDIS_URL UI_VAR_DIR
+.PHONY: screenshots lighthouse ui-database
+ui-database:
+	@if [[ "$(UI_DATABASE_URL)" == mysql://* ]]; then \
+	  scripts/services-up && \
+	  database="$$(basename "$(UI_DATABASE_URL)")" && \
+	  mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS \`$$database\`; CREATE DATABASE \`$$database\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"; \
+	elif [[ -z "$(UI_DATABASE_URL)" ]]; then \
+	  rm -rf "$(UI_VAR_DIR)"/ops_portal.sqlite3* "$(UI_VAR_DIR)"/cache "$(UI_VAR_DIR)"/celery; \
+	fi
+	@if [[ -n "$(UI_REDIS_URL)" ]]; then redis-cli -u "$(UI_REDIS_URL)" flushdb >/dev/null; fi
+
+screenshots: install-dev ui-database
+	cd scripts/ui && ../../$(PY) screenshots.py
+
+scripts/ui/node_modules/.package-lock.json: scripts/ui/package-lock.json
+	cd scripts/ui && npm ci --no-audit --no-fund
+
+lighthouse: install-dev ui-database scripts/ui/node_modules/.package-lock.json
+	cd scripts/ui && CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} ../../$(PY) lighthouse.py
