@@ -178,7 +178,13 @@ class StockMovement(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["store", "created_at"], name="movement_store_created_idx"),
+            # Covers Home's stock movements chart (a store's on-hand rows of 7 days summed
+            # per kind) without reading the rows; its store and created_at prefix serves
+            # the newest-movement lookup and the admin's store filter as before.
+            models.Index(
+                fields=["store", "created_at", "bucket", "kind", "quantity"],
+                name="movement_store_created_idx",
+            ),
             models.Index(fields=["product", "created_at"], name="movement_product_created_idx"),
             models.Index(fields=["kind", "created_at"], name="movement_kind_created_idx"),
         ]
