@@ -14,7 +14,7 @@ from inventory.tests.factories import SaleFactory, StoreFactory, operations_user
 pytestmark = pytest.mark.browser
 
 STORES = 20
-SKUS = 2_000
+SKUS = 5_000
 # A file that takes the worker a few seconds, so the page can watch it move.
 LARGE_ROWS = STORES * SKUS
 FINISH_TIMEOUT_SECONDS = 120
