@@ -70,7 +70,7 @@ def stock_change(
     before = getattr(level, bucket)
     after = before + quantity
     setattr(level, bucket, after)
-    return StockMovement(
+    movement = StockMovement(
         store_id=level.store_id,
         product_id=level.product_id,
         kind=kind,
@@ -80,19 +80,26 @@ def stock_change(
         after=after,
         **cause,
     )
+    # Not a model field: stock_levels_save() updates the level by primary key with it.
+    movement.stock_level_pk = level.pk
+    return movement
 
 
 def stock_levels_save(*, movements: list[StockMovement]) -> None:
-    """Write the net change of each touched level with F() and append the ledger rows."""
-    deltas: dict[tuple[int, int, str], int] = {}
+    """Write the net change of each touched level with F() and append the ledger rows.
+
+    Each UPDATE finds its level by primary key, whose row lock the caller holds. Finding
+    it by (store, product) would also lock that unique index's entry, which a concurrent
+    stock_levels_lock() may hold while it waits for the primary key: a deadlock on MySQL
+    and MariaDB.
+    """
+    deltas: dict[tuple[int, str], int] = {}
     for movement in movements:
-        key = (movement.store_id, movement.product_id, movement.bucket)
+        key = (movement.stock_level_pk, movement.bucket)
         deltas[key] = deltas.get(key, 0) + movement.quantity
-    for (store_id, product_id, bucket), delta in sorted(deltas.items()):
+    for (level_pk, bucket), delta in sorted(deltas.items()):
         if delta:
-            StockLevel.objects.filter(store_id=store_id, product_id=product_id).update(
-                **{bucket: F(bucket) + delta}
-            )
+            StockLevel.objects.filter(pk=level_pk).update(**{bucket: F(bucket) + delta})
     StockMovement.objects.bulk_create(movements)
 
 
