@@ -1,6 +1,7 @@
 """Import progress events: one payload shape for the websocket, the SSE stream and the API."""
 
 import logging
+import time
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -12,6 +13,13 @@ from imports.models import ImportJob
 logger = logging.getLogger(__name__)
 
 GROUP_ALL = "imports.all"
+# After a failed send, progress events are dropped for this long. Otherwise each event
+# would wait for the layer's connect timeout (5 s on Redis, see CHANNEL_LAYERS) while
+# Redis hangs, and the worker would make one progress write per timeout. Events of
+# finished jobs are always sent.
+LAYER_RETRY_AFTER_SECONDS = 5.0
+
+_layer_failed_at: float | None = None
 
 
 def group_for_store(store_id: int) -> str:
@@ -50,10 +58,18 @@ def import_event_send(*, job: ImportJob) -> None:
     """Push a job's state to every websocket group that may see it.
 
     A lost event costs nothing but latency: readers fall back to the job row. So a failing
-    channel layer is logged and otherwise ignored.
+    channel layer is logged and otherwise ignored, and progress events are dropped for
+    LAYER_RETRY_AFTER_SECONDS after a failure.
     """
+    global _layer_failed_at
     layer = get_channel_layer()
     if layer is None:
+        return
+    failed_recently = (
+        _layer_failed_at is not None
+        and time.monotonic() - _layer_failed_at < LAYER_RETRY_AFTER_SECONDS
+    )
+    if failed_recently and not job.is_finished:
         return
     store_ids = job.store_ids_cached()
     # created_by and store_ids let each consumer apply the same visibility rule as
@@ -73,7 +89,10 @@ def import_event_send(*, job: ImportJob) -> None:
         # 0.5 s per event for a count of 200 stores on Redis.
         async_to_sync(_groups_send)(layer, groups, message)
     except Exception:  # noqa: BLE001 - any layer fault only delays the progress bar
+        _layer_failed_at = time.monotonic()
         logger.warning("import.event_send_failed task_id=%s", job.task_id, exc_info=True)
+    else:
+        _layer_failed_at = None
 
 
 async def _groups_send(layer, groups: list[str], message: dict) -> None:

@@ -200,7 +200,12 @@ def _job_create(
         job.default_store = store_get_for_user(user=actor, code=options["default_store"])
     job.file.save(name, upload, save=False)
     _file_check_type(job)
-    job.save()
+    try:
+        job.save()
+    except IntegrityError:
+        # A concurrent request with the same idempotency key saved its job first.
+        job.file.delete(save=False)
+        raise
     if job.default_store is not None:
         job.stores.add(job.default_store)
     if dispatch:

@@ -9,11 +9,12 @@ run never writes a row, a serial or a ledger entry twice.
 
 import datetime
 import logging
+import time
 from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -35,10 +36,25 @@ logger = logging.getLogger(__name__)
 
 VALIDATE_CHUNK_ROWS = 5_000
 MAX_ATTEMPTS = 5
+# A lost database connection (a restart, a failover, a killed session) is retried
+# within the attempt: waits of 0.5, 1, 2, 4, 8 and 16 s, 31.5 s in all. That stays
+# below the default IMPORT_STALE_AFTER_SECONDS of 60 s, after which the sweep would
+# queue the job for another worker.
+DATABASE_RETRIES = 6
+DATABASE_RETRY_FIRST_WAIT_SECONDS = 0.5
+# MySQL and MariaDB error codes that a new try can get past. The connection was lost or
+# refused (2002, 2003, 2006, 2013, 2055), the server shut down or killed the session
+# (1053, 1927, 4031), or the transaction lost a deadlock or a lock wait (1213, 1205).
+# Other OperationalErrors, such as an unknown column, fail the job at once.
+MYSQL_TRANSIENT_ERRORS = {2002, 2003, 2006, 2013, 2055, 1053, 1927, 4031, 1213, 1205}
 
 
 class JobCancelled(Exception):
     pass
+
+
+class JobTakenOver(Exception):
+    """Another worker claimed the job while this one waited for the database."""
 
 
 def import_jobs_stale() -> list[ImportJob]:
@@ -70,10 +86,12 @@ def import_job_run(*, job_id: int) -> None:
         return
     reporter = ProgressReporter(job)
     try:
-        _phases_run(job, reporter)
+        _phases_run_retrying(job, reporter)
     except JobCancelled:
         reporter.finish(ImportStatus.CANCELLED, summary=job.summary)
         logger.info("import.cancelled task_id=%s", job.task_id)
+    except JobTakenOver:
+        return
     except (ImportJobFailed, ImportFileError) as error:
         reporter.finish(
             ImportStatus.FAILED, failure_code=str(error.code), failure_reason=error.message,
@@ -116,6 +134,7 @@ def _job_claim(job_id: int) -> ImportJob | None:
             )
             job.finished_at = timezone.now()
             job.save()
+            transaction.on_commit(lambda: _job_given_up(job))
             return None
         job.attempts += 1
         job.started_at = job.started_at or timezone.now()
@@ -123,6 +142,72 @@ def _job_claim(job_id: int) -> ImportJob | None:
         job.save(update_fields=["attempts", "started_at", "heartbeat_at", "updated_at"])
     logger.info("import.started task_id=%s attempt=%s", job.task_id, job.attempts)
     return job
+
+
+def _job_given_up(job: ImportJob) -> None:
+    """Publish the final state of a job failed by the attempts cap and delete its staging files."""
+    from imports.events import import_event_send
+
+    logger.warning("import.attempts_exhausted task_id=%s attempts=%s", job.task_id, job.attempts)
+    import_event_send(job=job)
+    staging_remove_files(job=job)
+
+
+def _phases_run_retrying(job: ImportJob, reporter: ProgressReporter) -> None:
+    """Run the phases, and run them again after a lost database connection.
+
+    A new run resumes finalizing after the last committed checkpoint, which it reads
+    from the job row, because a chunk whose transaction was lost may have moved the
+    checkpoint in memory only. Earlier phases start over. When another worker claimed the
+    job meanwhile (the attempts on the row changed), this run stops and leaves it alone.
+    """
+    for retry in range(DATABASE_RETRIES + 1):
+        try:
+            if retry and not _job_reload(job):
+                logger.warning("import.taken_over task_id=%s", job.task_id)
+                raise JobTakenOver
+            _phases_run(job, reporter)
+            return
+        except (OperationalError, InterfaceError) as error:
+            if retry == DATABASE_RETRIES or not _database_error_transient(error):
+                raise
+            wait = DATABASE_RETRY_FIRST_WAIT_SECONDS * 2**retry
+            logger.warning(
+                "import.database_retry task_id=%s retry=%s wait_seconds=%s error=%s",
+                job.task_id, retry + 1, wait, error,
+            )
+            _connection_drop()
+            time.sleep(wait)
+
+
+def _database_error_transient(error: DatabaseError) -> bool:
+    if isinstance(error, InterfaceError):
+        return True
+    code = error.args[0] if error.args else None
+    return connection.vendor == "mysql" and code in MYSQL_TRANSIENT_ERRORS
+
+
+def _connection_drop() -> None:
+    """Close the broken connection, so that the next query opens a new one."""
+    try:
+        connection.close()
+    except DatabaseError:
+        # Closing a connection that the server already dropped may raise. Dropping the
+        # handle makes the next query open a new connection all the same.
+        connection.connection = None
+
+
+def _job_reload(job: ImportJob) -> bool:
+    """Read the job's committed progress again; return False when another run owns it."""
+    row = ImportJob.objects.filter(pk=job.pk).values(
+        "attempts", "status", "checkpoint", "rows_total", "rows_ok", "rows_bad", "summary",
+        "file_format",
+    ).first()
+    if row is None or row["attempts"] != job.attempts or row["status"] not in RUNNING_STATUSES:
+        return False
+    for name in ("checkpoint", "rows_total", "rows_ok", "rows_bad", "summary", "file_format"):
+        setattr(job, name, row[name])
+    return True
 
 
 def _cancel_check(job: ImportJob) -> None:
