@@ -6,6 +6,8 @@ until the store's stock next changes.
 """
 
 import datetime
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +18,7 @@ from django.core.cache import cache
 from django.db.models import Count, F, IntegerField, Max, Q, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from inventory.access import store_ids_for_user
 from inventory.models import (
@@ -35,7 +38,15 @@ from settlements.services import business_day_bounds
 UNCATEGORISED = "Uncategorised"
 # How long a cached read of a store's stock levels lives at most; see _stock_cached.
 STOCK_CACHE_SECONDS = 300
+# A cache that is down (Redis stopped, a full disk under the file cache) costs Home only
+# the cached reads, which it then makes each time.
+CACHE_ERRORS = (RedisError, OSError)
+CACHE_FAULT_LOG_SECONDS = 60
+_cache_fault_logged_at: float | None = None
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
 # The oldest business date the overview accepts; older dates are typing mistakes.
 EARLIEST_DATE = datetime.date(2000, 1, 1)
 
@@ -272,11 +283,27 @@ def _stock_cached(store: Store, name: str, read: Callable[[], T]) -> T:
     newest = StockMovement.objects.filter(store=store).aggregate(newest=Max("created_at"))["newest"]
     version = f"{store.created_at.timestamp():.6f}:{newest.timestamp() if newest else 0:.6f}"
     key = f"home.overview:{name}:{store.pk}:{version}"
-    value = cache.get(key)
+    try:
+        value = cache.get(key)
+    except CACHE_ERRORS:
+        _cache_fault_log()
+        return read()
     if value is None:
         value = read()
-        cache.set(key, value, STOCK_CACHE_SECONDS)
+        try:
+            cache.set(key, value, STOCK_CACHE_SECONDS)
+        except CACHE_ERRORS:
+            _cache_fault_log()
     return value
+
+
+def _cache_fault_log() -> None:
+    """Log that the cache failed, at most once per CACHE_FAULT_LOG_SECONDS per process."""
+    global _cache_fault_logged_at
+    now = time.monotonic()
+    if _cache_fault_logged_at is None or now - _cache_fault_logged_at >= CACHE_FAULT_LOG_SECONDS:
+        _cache_fault_logged_at = now
+        logger.warning("home.cache_unavailable", exc_info=True)
 
 
 def _transfer_sources(
