@@ -31,6 +31,7 @@ from imports.pipeline.staging import (
     staging_remove_files,
 )
 from imports.readers import ImportFileError, open_table
+from ops_portal.database_errors import database_error_transient
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +43,6 @@ MAX_ATTEMPTS = 5
 # queue the job for another worker.
 DATABASE_RETRIES = 6
 DATABASE_RETRY_FIRST_WAIT_SECONDS = 0.5
-# MySQL and MariaDB error codes that a new try can get past. The connection was lost or
-# refused (2002, 2003, 2006, 2013, 2055), the server shut down or killed the session
-# (1053, 1927, 4031), or the transaction lost a deadlock or a lock wait (1213, 1205).
-# Other OperationalErrors, such as an unknown column, fail the job at once.
-MYSQL_TRANSIENT_ERRORS = {2002, 2003, 2006, 2013, 2055, 1053, 1927, 4031, 1213, 1205}
 
 
 class JobCancelled(Exception):
@@ -169,7 +165,7 @@ def _phases_run_retrying(job: ImportJob, reporter: ProgressReporter) -> None:
             _phases_run(job, reporter)
             return
         except (OperationalError, InterfaceError) as error:
-            if retry == DATABASE_RETRIES or not _database_error_transient(error):
+            if retry == DATABASE_RETRIES or not database_error_transient(error):
                 raise
             wait = DATABASE_RETRY_FIRST_WAIT_SECONDS * 2**retry
             logger.warning(
@@ -178,13 +174,6 @@ def _phases_run_retrying(job: ImportJob, reporter: ProgressReporter) -> None:
             )
             _connection_drop()
             time.sleep(wait)
-
-
-def _database_error_transient(error: DatabaseError) -> bool:
-    if isinstance(error, InterfaceError):
-        return True
-    code = error.args[0] if error.args else None
-    return connection.vendor == "mysql" and code in MYSQL_TRANSIENT_ERRORS
 
 
 def _connection_drop() -> None:
