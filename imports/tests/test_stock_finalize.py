@@ -249,3 +249,28 @@ def test_unit_leaving_empty_level_clamped(tmp_path):
     assert list(StockMovement.objects.values_list("store__code", "quantity", "before", "after")) == [
         ("S002", 1, 0, 1)
     ]
+
+
+@set_based_only
+@pytest.mark.django_db(transaction=True)
+def test_serials_join_units_of_other_collation(tmp_path):
+    store = StoreFactory(code="S001")
+    phone = SerializedProductFactory(sku="PHN-1")
+    SerialUnitFactory(serial=IMEI_1, product=phone, store=store)
+    path = _count_file(tmp_path, f"S001,PHN-1,{IMEI_1},,\nS001,PHN-1,{IMEI_2},,\n")
+    table = connection.ops.quote_name(SerialUnit._meta.db_table)
+    # A database upgraded from a server with another default collation keeps its old
+    # tables' collation, unlike the tables this job creates.
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} MODIFY serial VARCHAR(64) "
+                       "CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL")
+    try:
+        job = import_run(path, kind="stock", user=back_office_user())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} MODIFY serial VARCHAR(64) "
+                           "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL")
+
+    assert job.status == ImportStatus.DONE, job.failure_reason
+    assert set(SerialUnit.objects.values_list("serial", flat=True)) == {IMEI_1, IMEI_2}
+    assert StockLevel.objects.get(store=store, product=phone).on_hand == 1

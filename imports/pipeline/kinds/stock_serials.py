@@ -11,6 +11,8 @@ was sold after validation, and a change that would take a level below zero (the 
 already disagreed with its units). ChunkNeedsRows says so before anything is written.
 """
 
+import re
+
 from django.db import connection
 
 from imports.models import ImportJob, StagedStock
@@ -27,6 +29,8 @@ from inventory.models import (
 
 ROWS_TABLE = "import_serial_rows"
 CHANGES_TABLE = "import_serial_changes"
+# A character set or collation name, as information_schema lists it.
+_SQL_NAME = re.compile(r"[A-Za-z0-9_]+")
 ON_HAND_LIST = ", ".join(f"'{status.value}'" for status in ON_HAND_STATUSES)
 _MOVEMENT_COLUMNS = (
     "store_id", "product_id", "kind", "bucket", "quantity", "before", "after", "actor_id",
@@ -122,11 +126,13 @@ class SerialChunks:
             # it was when the unit was locked (NULL for a new serial).
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {ROWS_TABLE} (row_no INT UNSIGNED NOT NULL PRIMARY KEY, "
-                "serial VARCHAR(64) NOT NULL, store_id BIGINT NOT NULL, product_id BIGINT NOT NULL, "
-                "status VARCHAR(16) NOT NULL, unit_cost DECIMAL(12, 2) NULL, received_at DATE NULL, "
+                f"serial VARCHAR(64) {_unit_column_collation(cursor, 'serial')} NOT NULL, "
+                "store_id BIGINT NOT NULL, product_id BIGINT NOT NULL, "
+                f"status VARCHAR(16) {_unit_column_collation(cursor, 'status')} NOT NULL, "
+                "unit_cost DECIMAL(12, 2) NULL, received_at DATE NULL, "
                 "unit_id BIGINT NULL, unit_store_id BIGINT NULL, unit_product_id BIGINT NULL, "
-                "unit_status VARCHAR(16) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
-                "COLLATE=utf8mb4_unicode_ci"
+                f"unit_status VARCHAR(16) {_unit_column_collation(cursor, 'status')} NULL) "
+                "ENGINE=InnoDB"
             )
             # One row per change of a level by one unit: the row that caused it, 0 for
             # the unit leaving its old level and 1 for entering its new one, and ±1.
@@ -270,3 +276,22 @@ class SerialChunks:
                 f"FROM {ROWS_TABLE} WHERE unit_id IS NULL ORDER BY row_no",
                 [now],
             )
+
+
+def _unit_column_collation(cursor, column: str) -> str:
+    """Return the character set and collation of a serial units' column, as a column's SQL.
+
+    The chunk's rows are compared with the units by serial and status, and MySQL and
+    MariaDB refuse to compare two columns of different collations. The database's
+    default, which a temporary table would take, may differ from the tables' own (a
+    server upgrade changes it), so it is read from the column.
+    """
+    cursor.execute(
+        "SELECT CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+        [SerialUnit._meta.db_table, column],
+    )
+    charset, collation = cursor.fetchone()
+    if not (_SQL_NAME.fullmatch(charset) and _SQL_NAME.fullmatch(collation)):
+        raise ValueError(f"Unexpected collation {charset} {collation} of column {column}.")
+    return f"CHARACTER SET {charset} COLLATE {collation}"
