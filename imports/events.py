@@ -2,7 +2,6 @@
 
 import logging
 import time
-import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -20,14 +19,6 @@ GROUP_ALL = "imports.all"
 LAYER_RETRY_AFTER_SECONDS = 5.0
 
 _layer_failed_at: float | None = None
-
-
-def group_for_store(store_id: int) -> str:
-    return f"imports.store.{store_id}"
-
-
-def group_for_user(user_id: int) -> str:
-    return f"imports.user.{user_id}"
 
 
 def import_event_payload(*, job: ImportJob) -> dict:
@@ -55,7 +46,7 @@ def import_event_payload(*, job: ImportJob) -> dict:
 
 
 def import_event_send(*, job: ImportJob) -> None:
-    """Push a job's state to every websocket group that may see it.
+    """Push a job's state to the websockets, each of which passes it on if its user may see it.
 
     A lost event costs nothing but latency: readers fall back to the job row. So a failing
     channel layer is logged and otherwise ignored, and progress events are dropped for
@@ -71,30 +62,19 @@ def import_event_send(*, job: ImportJob) -> None:
     )
     if failed_recently and not job.is_finished:
         return
-    store_ids = job.store_ids_cached()
-    # created_by and store_ids let each consumer apply the same visibility rule as
-    # import_jobs_for_user(); they are not part of the public event. A consumer that is in
-    # several of the groups gets one copy per group, and send_id lets it drop the repeats.
+    # Every socket is in GROUP_ALL, so the worker makes one send per event however many
+    # stores the job touches. created_by and store_ids let each consumer apply the
+    # visibility rule of import_jobs_for_user(); they are not part of the public event.
     message = {
         "type": "import.event",
         "event": import_event_payload(job=job),
         "created_by": job.created_by_id,
-        "store_ids": store_ids,
-        "send_id": uuid.uuid4().hex,
+        "store_ids": job.store_ids_cached(),
     }
-    groups = [GROUP_ALL, group_for_user(job.created_by_id)]
-    groups += [group_for_store(store_id) for store_id in store_ids]
     try:
-        # One event loop for all groups: async_to_sync() per group cost about 2 ms each,
-        # 0.5 s per event for a count of 200 stores on Redis.
-        async_to_sync(_groups_send)(layer, groups, message)
+        async_to_sync(layer.group_send)(GROUP_ALL, message)
     except Exception:  # noqa: BLE001 - any layer fault only delays the progress bar
         _layer_failed_at = time.monotonic()
         logger.warning("import.event_send_failed task_id=%s", job.task_id, exc_info=True)
     else:
         _layer_failed_at = None
-
-
-async def _groups_send(layer, groups: list[str], message: dict) -> None:
-    for group in groups:
-        await layer.group_send(group, message)
