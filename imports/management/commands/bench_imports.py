@@ -454,6 +454,8 @@ def _targets(results: list[FileResult]) -> list[str]:
 
 
 def _server_version() -> str:
+    """Return the server's version and buffer pool size, which bounds how much of the tables stays in memory."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT VERSION()")
-        return f"server {cursor.fetchone()[0]}"
+        cursor.execute("SELECT VERSION(), @@innodb_buffer_pool_size")
+        version, buffer_pool = cursor.fetchone()
+    return f"server {version} with innodb_buffer_pool_size {int(buffer_pool) / 2**20:,.0f} MiB"
