@@ -1,4 +1,4 @@
-"""Database errors that a new try can get past, told apart from errors in the query itself."""
+"""Classify database errors: those a new try can get past, and errors in the query itself."""
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
