@@ -33,6 +33,7 @@ from home.selectors import overview as overview_selectors
 from home.selectors.stores import SESSION_STORE_KEY
 from inventory.models import Sale, SaleLine, SerialUnit, StockLevel, Store, StoreMembership, Transfer
 from inventory.roles import STORE_STAFF
+from ops_portal.machine import cpu_model
 
 BENCH_USERNAME = "bench-home"
 HOME_BUDGET_MS = 150
@@ -249,7 +250,7 @@ def _environment_lines(*, load: float) -> list[str]:
         version = cursor.fetchone()[0]
     command = shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])
     machine = (
-        f"{_cpu_model()}, {os.cpu_count()} cores, shared with other work (1-minute load "
+        f"{cpu_model()}, {os.cpu_count()} cores, shared with other work (1-minute load "
         f"average {load:.1f} at the start), so single requests are noisy and the median is "
         "the figure to read"
     )
@@ -262,13 +263,3 @@ def _environment_lines(*, load: float) -> list[str]:
         f"DEBUG={settings.DEBUG}",
         f"- Command: `{command}` (`make bench-home` runs it with DEBUG off)",
     ]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"

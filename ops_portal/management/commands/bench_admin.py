@@ -42,6 +42,7 @@ from inventory.models import (
     Store,
     Transfer,
 )
+from ops_portal.machine import cpu_model
 from settlements.models import Settlement
 
 BENCH_USERNAME = "bench-admin"
@@ -292,7 +293,7 @@ def _environment_lines(*, load: float) -> list[str]:
         if os.environ.get(name)
     )
     machine = (
-        f"{_cpu_model()}, {os.cpu_count()} cores, shared with other work (1-minute load "
+        f"{cpu_model()}, {os.cpu_count()} cores, shared with other work (1-minute load "
         f"average {load:.1f} at the start), so single requests are noisy and the median "
         "is the figure to read"
     )
@@ -304,16 +305,6 @@ def _environment_lines(*, load: float) -> list[str]:
         f"- Python {platform.python_version()}, Django {django.get_version()}, DEBUG={settings.DEBUG}",
         f"- Command: `{full_command}` (`make bench-admin` runs it with DEBUG off)",
     ]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _redact(value: str) -> str:
