@@ -22,9 +22,12 @@ class ImportErrorCode(StrEnum):
     NOT_RETRYABLE = "not_retryable"
     NOT_CANCELLABLE = "not_cancellable"
     PERMISSION_DENIED = "permission_denied"
+    # The retention purge removed the job's file and error report.
+    IMPORT_PURGED = "import_purged"
 
     # The job as a whole.
     WORKER_FAULT = "worker_fault"
+    FILE_MISSING = "file_missing"
 
     # The file as a whole.
     FILE_UNSUPPORTED = "file_unsupported"

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from imports.errors import ImportErrorCode, ImportJobFailed
 from imports.models import ImportJob, ImportRowError, ImportStatus, RUNNING_STATUSES
+from imports.pipeline.heartbeat import JobHeartbeat
 from imports.pipeline.kinds import handler_for_job
 from imports.pipeline.progress import ProgressReporter
 from imports.pipeline.staging import (
@@ -81,6 +82,7 @@ def import_job_run(*, job_id: int) -> None:
     if job is None:
         return
     reporter = ProgressReporter(job)
+    heartbeat = JobHeartbeat.start_for(job)
     try:
         _phases_run_retrying(job, reporter)
     except JobCancelled:
@@ -107,6 +109,7 @@ def import_job_run(*, job_id: int) -> None:
             summary=job.summary,
         )
     finally:
+        heartbeat.stop()
         if job.is_finished:
             staging_remove_files(job=job)
 
@@ -209,7 +212,7 @@ def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
     resuming = job.checkpoint.get("phase") == ImportStatus.FINALIZING
 
     if not resuming:
-        table = open_table(Path(job.file.path), sheet=job.options.get("sheet"))
+        table = open_table(_upload_path(job), sheet=job.options.get("sheet"))
         _phase_parse(job, reporter, handler, table)
         _cancel_check(job)
         loader = (
@@ -236,6 +239,18 @@ def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
         "import.done task_id=%s rows_ok=%s rows_bad=%s", job.task_id, job.rows_ok, job.rows_bad
     )
     _staging_clear_after_done(job, handler)
+
+
+def _upload_path(job: ImportJob) -> Path:
+    """Return the path of the job's stored upload; fail the job when the file is gone."""
+    path = Path(job.file.path)
+    if not path.is_file():
+        raise ImportJobFailed(
+            f"The uploaded file {job.original_name} is no longer stored at {path}; "
+            "upload it again as a new import.",
+            code=ImportErrorCode.FILE_MISSING,
+        )
+    return path
 
 
 def _staging_clear_after_done(job: ImportJob, handler) -> None:
