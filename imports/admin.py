@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from imports.models import ImportJob, ImportRowError
@@ -45,7 +46,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "finished_at", "original_name", "file_size", "file_sha256", "file_format", "options",
         "idempotency_key", "default_store", "rows_total", "rows_ok", "rows_bad", "throughput_rps",
         "eta_seconds", "phase_timings", "summary", "failure_code", "failure_reason", "attempts",
-        "checkpoint", "error_report",
+        "checkpoint", "error_report", "purged_at",
     )
     exclude = ("file", "stores", "cancel_requested", "celery_task_id", "heartbeat_at", "rows_done", "pct")
 
@@ -63,6 +64,8 @@ class ImportJobAdmin(admin.ModelAdmin):
     def error_report(self, job: ImportJob) -> str:
         if not job.rows_bad:
             return "No rejected rows"
+        if job.purged_at is not None:
+            return f"Removed with the uploaded file on {timezone.localdate(job.purged_at):%Y-%m-%d}"
         url = reverse("imports:job-errors", kwargs={"task_id": job.task_id})
         return format_html('<a href="{}">Download error report ({} rows)</a>', url, job.rows_bad)
 

@@ -36,6 +36,7 @@ def _job_out(job: ImportJob) -> dict:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "purged_at": job.purged_at,
     }
 
 

@@ -86,6 +86,10 @@ class ImportJob(models.Model):
     cancel_requested = models.BooleanField(default=False)
     celery_task_id = models.CharField(max_length=255, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the retention purge removed the uploaded file, staged rows and error report.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

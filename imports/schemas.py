@@ -37,6 +37,7 @@ class ImportJobOut(Schema):
     created_at: datetime.datetime
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
+    purged_at: datetime.datetime | None
 
 
 class ErrorOut(Schema):

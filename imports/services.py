@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from imports.errors import ImportErrorCode, ImportRequestError
 from imports.models import ImportJob, ImportKind, ImportStatus, RUNNING_STATUSES
+from imports.retention import import_purged_error
 from inventory.access import user_sees_all_stores
 from inventory.selectors import store_get_for_user
 
@@ -250,6 +251,8 @@ def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
                 "cancelled imports can be retried.",
                 code=ImportErrorCode.NOT_RETRYABLE,
             ).with_status(409)
+        if job.purged_at is not None:
+            raise import_purged_error(job=job, subject="file")
         if job.checkpoint.get("phase") != ImportStatus.FINALIZING:
             # It starts over from parsing, and its bar must not sit at the last run's value.
             job.pct = 0
@@ -285,6 +288,9 @@ def import_job_rerun(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
             "to finish or cancel it first.",
             code=ImportErrorCode.NOT_RETRYABLE,
         ).with_status(409)
+    job.refresh_from_db(fields=["purged_at"])
+    if job.purged_at is not None:
+        raise import_purged_error(job=job, subject="file")
     with transaction.atomic():
         # A price list row without valid_from dates from the day of the first import, also
         # when the file is imported again on a later day.

@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from imports.models import ImportJob
@@ -12,6 +13,7 @@ logger = logging.getLogger(__name__)
 IMPORT_QUEUE = "imports"
 RUN_JOB_TASK = "imports.run_job"
 RESUME_STALE_TASK = "imports.resume_stale_jobs"
+PURGE_TASK = "imports.purge_old_jobs"
 
 
 def import_job_enqueue(*, job: ImportJob) -> None:
@@ -37,3 +39,12 @@ def resume_stale_jobs() -> int:
         logger.warning("import.resumed_stale task_id=%s status=%s", job.task_id, job.status)
         run_job.apply_async(args=[job.pk], queue=IMPORT_QUEUE)
     return len(jobs)
+
+
+@shared_task(name=PURGE_TASK, ignore_result=True)
+def purge_old_jobs() -> int:
+    """Clear the imports that finished more than IMPORT_RETENTION_DAYS ago; return how many."""
+    from imports.retention import import_jobs_purge
+
+    report = import_jobs_purge(older_than_days=settings.IMPORT_RETENTION_DAYS)
+    return len(report.imports)

@@ -17,6 +17,7 @@ from django.utils.http import content_disposition_header
 
 from imports.events import import_event_payload
 from imports.models import ImportJob, ImportRowError
+from imports.retention import import_purged_error
 from imports.selectors import import_job_get_for_user
 from imports.csv_safety import csv_safe_cell
 from ops_portal.errors import DomainError
@@ -131,6 +132,9 @@ async def job_errors_csv(request: HttpRequest, task_id) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     job = found
+    if job.purged_at is not None:
+        purged_error = import_purged_error(job=job, subject="error report").with_status(410)
+        return JsonResponse(purged_error.as_dict(), status=purged_error.status_code)
     header = list(job.summary.get("header") or [])
 
     async def stream():

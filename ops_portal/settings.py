@@ -191,6 +191,11 @@ CELERY_BEAT_SCHEDULE = {
     "imports-resume-stale": {
         "task": "imports.resume_stale_jobs", "schedule": 60.0, "options": {"queue": "imports"},
     },
+    # Removes the files, staged rows and error reports of imports that finished more than
+    # IMPORT_RETENTION_DAYS ago. Hourly, so that each run has a small share of jobs.
+    "imports-purge-old": {
+        "task": "imports.purge_old_jobs", "schedule": 3600.0, "options": {"queue": "imports"},
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -200,6 +205,13 @@ IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(200 
 # be dead, and imports.resume_stale_jobs queues it again. Keep it well above the longest
 # pause between two progress writes of a healthy worker.
 IMPORT_STALE_AFTER_SECONDS = int(os.environ.get("IMPORT_STALE_AFTER_SECONDS", "60"))
+# Days after which a finished import loses its uploaded file, staged rows and error
+# report (imports.purge_old_jobs, manage.py imports_purge). The job row stays.
+IMPORT_RETENTION_DAYS = int(os.environ.get("OPS_IMPORT_RETENTION_DAYS", "90"))
+if IMPORT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"OPS_IMPORT_RETENTION_DAYS is {IMPORT_RETENTION_DAYS}; set it to 1 or more days."
+    )
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Access and sessions.

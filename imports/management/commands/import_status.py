@@ -35,6 +35,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {phase:<11} {seconds:8.2f} s")
         if job.failure_reason:
             self.stdout.write(f"  failed ({job.failure_code}): {job.failure_reason}")
+        if job.purged_at:
+            self.stdout.write(f"  file and error report removed at {job.purged_at:%Y-%m-%d %H:%M:%S} (retention)")
         for key, value in sorted(job.summary.items()):
             if key != "header":
                 self.stdout.write(f"  {key}: {value}")
