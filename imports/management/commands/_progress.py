@@ -5,12 +5,17 @@ import threading
 import time
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import CommandError, OutputWrapper
+from django.core.management.base import CommandError, CommandParser, OutputWrapper
+from django.urls import reverse
 
-from imports.models import ImportJob
+from imports.models import ImportJob, ImportStatus
 
 BAR_WIDTH = 30
 POLL_SECONDS = 0.5
+# How long a command waits by default for a worker to take a queued job, in seconds.
+WORKER_TIMEOUT_SECONDS = 60.0
+# The command that starts a worker on the queues imports use, as the runbook gives it.
+WORKER_START_COMMAND = "celery -A ops_portal worker -Q imports,default"
 
 
 def user_resolve(username: str | None):
@@ -27,6 +32,27 @@ def user_resolve(username: str | None):
     return user
 
 
+def worker_arguments_add(parser: CommandParser) -> None:
+    """Add --worker and --worker-timeout, which import_file and rerun_import share."""
+    parser.add_argument("--worker", action="store_true",
+                        help="Queue the job for a Celery worker instead of running it in this process.")
+    parser.add_argument(
+        "--worker-timeout", type=float, default=WORKER_TIMEOUT_SECONDS, metavar="SECONDS",
+        help="With --worker: seconds to wait for a worker to take the job before the command "
+             f"gives up and exits 1; the job stays queued (default {WORKER_TIMEOUT_SECONDS:g}).",
+    )
+
+
+def worker_timeout_get(options: dict) -> float | None:
+    """Return the seconds to wait for a worker, or None when the job runs in this process."""
+    if not options["worker"]:
+        return None
+    seconds = options["worker_timeout"]
+    if not seconds > 0:
+        raise CommandError(f"--worker-timeout {seconds:g} is invalid; give a number of seconds above 0.")
+    return seconds
+
+
 def progress_line(job: ImportJob) -> str:
     filled = int(BAR_WIDTH * job.pct / 100)
     bar = "#" * filled + "." * (BAR_WIDTH - filled)
@@ -39,10 +65,23 @@ def progress_line(job: ImportJob) -> str:
     )
 
 
-def job_follow(job: ImportJob, stdout: OutputWrapper, *, runner: threading.Thread | None = None) -> ImportJob:
-    """Print the job's progress on one line until it finishes; return its final state."""
+def job_follow(
+    job: ImportJob,
+    stdout: OutputWrapper,
+    *,
+    runner: threading.Thread | None = None,
+    worker_timeout: float | None = None,
+) -> ImportJob:
+    """Print the job's progress on one line until it finishes; return its final state.
+
+    ``runner`` is the thread that runs the job in this process. Without one, the job
+    waits for a Celery worker, and ``worker_timeout`` is how many seconds it may stay
+    queued without a worker taking it. Raises CommandError when no worker took the job
+    in time, or when the runner stopped without finishing the job.
+    """
     interactive = sys.stdout.isatty()
     last_line = ""
+    started = time.monotonic()
     while True:
         job.refresh_from_db()
         line = progress_line(job)
@@ -53,26 +92,90 @@ def job_follow(job: ImportJob, stdout: OutputWrapper, *, runner: threading.Threa
             else:
                 stdout.write(line)
             last_line = line
-        if job.is_finished and (runner is None or not runner.is_alive()):
+        if runner is not None and not runner.is_alive():
+            # The runner may have finished the job after the read above.
+            job.refresh_from_db()
+            if job.is_finished:
+                break
+            _line_end(stdout, interactive)
+            raise CommandError(
+                f"Import {job.task_id} stopped while {job.status}, without finishing. The log "
+                f"above shows why; `manage.py import_status {job.task_id}` shows its state."
+            )
+        if runner is None and job.is_finished:
             break
+        waited = time.monotonic() - started
+        if worker_timeout is not None and _waiting_for_worker(job) and waited >= worker_timeout:
+            _line_end(stdout, interactive)
+            raise CommandError(_no_worker_message(job, worker_timeout))
         time.sleep(POLL_SECONDS)
-    if interactive:
-        stdout.write("")
+    _line_end(stdout, interactive)
     return job
 
 
+def _line_end(stdout: OutputWrapper, interactive: bool) -> None:
+    if interactive:
+        stdout.write("")
+
+
+def _waiting_for_worker(job: ImportJob) -> bool:
+    # A worker that claims a job writes its first heartbeat before the job leaves queued.
+    return job.status == ImportStatus.QUEUED and job.heartbeat_at is None
+
+
+def _no_worker_message(job: ImportJob, waited_seconds: float) -> str:
+    return (
+        f"No worker took import {job.task_id} within {waited_seconds:g} s. Start one with "
+        f"`{WORKER_START_COMMAND}` (or `manage.py run_portal` on a single machine), with the "
+        f"same REDIS_URL as this command. The import stays queued as task {job.task_id}: a "
+        f"worker that starts later runs it, and `manage.py cancel_import {job.task_id}` "
+        "cancels it."
+    )
+
+
 def job_outcome(job: ImportJob, stdout: OutputWrapper, style) -> None:
-    """Print the job's result; raise CommandError unless it is done."""
+    """Print the job's result.
+
+    Raises CommandError, so that the command exits 1, when the job failed, was cancelled
+    or rejected every row. The error is then the last line printed.
+    """
     timings = ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in job.phase_timings.items())
-    stdout.write(f"Import {job.task_id}: {job.get_status_display()}; rows {job.rows_total or 0:,}, "
-                 f"imported {job.rows_ok:,}, rejected {job.rows_bad:,}. {timings}")
+    total = f"{job.rows_total:,}" if job.rows_total is not None else "-"
+    # Only a done job has applied its valid rows.
+    applied = "imported" if job.status == ImportStatus.DONE else "valid"
+    stdout.write(f"Import {job.task_id}: {job.get_status_display()}; rows {total}, "
+                 f"{applied} {job.rows_ok:,}, rejected {job.rows_bad:,}. {timings}".rstrip())
     ignored = job.summary.get("ignored_columns") or []
     if ignored:
         stdout.write(f"Ignored columns: {', '.join(ignored)}")
     for note in job.summary.get("notes") or []:
         stdout.write(f"Note: {note}")
-    if job.rows_bad:
-        stdout.write(f"Error report: /api/imports/{job.task_id}/errors.csv")
-    if job.status != "done":
-        raise CommandError(f"Import {job.task_id} {job.status}: {job.failure_reason or 'cancelled'}")
+    report_url = reverse("imports:job-errors", kwargs={"task_id": job.task_id}) if job.rows_bad else ""
+    if report_url:
+        stdout.write(f"Error report: {report_url}")
+    report_hint = f" The error report {report_url} lists the rejected rows." if report_url else ""
+
+    if job.status == ImportStatus.FAILED:
+        raise CommandError(
+            f"Import {job.task_id} failed ({job.failure_code}): {job.failure_reason}{report_hint}"
+        )
+    if job.status == ImportStatus.CANCELLED:
+        raise CommandError(_cancelled_message(job) + report_hint)
+    if job.rows_ok == 0 and job.rows_bad:
+        raise CommandError(
+            f"Import {job.task_id} changed nothing: all {job.rows_bad:,} rows were rejected. "
+            f"The error report {report_url} lists each problem; fix the file and import it again."
+        )
     stdout.write(style.SUCCESS("Import finished."))
+
+
+def _cancelled_message(job: ImportJob) -> str:
+    if job.checkpoint.get("phase") == ImportStatus.FINALIZING:
+        return (
+            f"Import {job.task_id} was cancelled while finalizing. The chunks finalized before "
+            f"the cancel stay applied; `manage.py rerun_import {job.task_id}` applies the rest."
+        )
+    return (
+        f"Import {job.task_id} was cancelled before it changed any data. "
+        f"`manage.py rerun_import {job.task_id}` runs it again."
+    )

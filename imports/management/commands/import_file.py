@@ -1,4 +1,4 @@
-"""Import a file from disk, printing its progress, and exit non-zero unless it is done."""
+"""Import a file from disk, printing its progress; exit non-zero unless it imported rows."""
 
 import json
 import threading
@@ -8,7 +8,13 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
-from imports.management.commands._progress import job_follow, job_outcome, user_resolve
+from imports.management.commands._progress import (
+    job_follow,
+    job_outcome,
+    user_resolve,
+    worker_arguments_add,
+    worker_timeout_get,
+)
 from imports.models import ImportKind
 from imports.pipeline.runner import import_job_run
 from imports.services import import_job_start
@@ -30,8 +36,7 @@ class Command(BaseCommand):
                             help="Priority of the price lists the file creates or updates.")
         parser.add_argument("--column-map", default="{}",
                             help='JSON object of field name to column header, such as \'{"sku": "Item"}\'.')
-        parser.add_argument("--worker", action="store_true",
-                            help="Queue the job for the Celery worker instead of running it in this process.")
+        worker_arguments_add(parser)
 
     def handle(self, *args, **options) -> None:
         path = Path(options["path"])
@@ -50,6 +55,7 @@ class Command(BaseCommand):
             "priority": options["priority"],
         }
         user = user_resolve(options["user"])
+        worker_timeout = worker_timeout_get(options)
 
         try:
             with path.open("rb") as handle:
@@ -67,7 +73,7 @@ class Command(BaseCommand):
         if not options["worker"]:
             runner = threading.Thread(target=_run, args=(job.pk,), daemon=True)
             runner.start()
-        job = job_follow(job, self.stdout, runner=runner)
+        job = job_follow(job, self.stdout, runner=runner, worker_timeout=worker_timeout)
         job_outcome(job, self.stdout, self.style)
 
 

@@ -5,7 +5,13 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from imports.management.commands._progress import job_follow, job_outcome, user_resolve
+from imports.management.commands._progress import (
+    job_follow,
+    job_outcome,
+    user_resolve,
+    worker_arguments_add,
+    worker_timeout_get,
+)
 from imports.management.commands.import_file import _run
 from imports.models import ImportJob, ImportStatus
 from imports.services import import_job_rerun, import_job_retry
@@ -18,12 +24,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("job", help="Task id (UUID) or numeric id of the import.")
         parser.add_argument("--user", help="Username the rerun runs as (default: the first superuser).")
-        parser.add_argument("--worker", action="store_true",
-                            help="Queue the job for the Celery worker instead of running it here.")
+        worker_arguments_add(parser)
 
     def handle(self, *args, **options) -> None:
         job = job_find(options["job"])
         user = user_resolve(options["user"])
+        worker_timeout = worker_timeout_get(options)
         try:
             if job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED):
                 job = import_job_retry(actor=user, job=job, dispatch=options["worker"])
@@ -36,7 +42,7 @@ class Command(BaseCommand):
         if not options["worker"]:
             runner = threading.Thread(target=_run, args=(job.pk,), daemon=True)
             runner.start()
-        job = job_follow(job, self.stdout, runner=runner)
+        job = job_follow(job, self.stdout, runner=runner, worker_timeout=worker_timeout)
         job_outcome(job, self.stdout, self.style)
 
 
