@@ -23,7 +23,7 @@ _layer_failed_at: float | None = None
 
 def import_event_payload(*, job: ImportJob) -> dict:
     """Return the public state of a job, as events and the status endpoint carry it."""
-    has_report = job.rows_bad > 0 and job.is_finished
+    has_report = job.rows_bad > 0 and job.is_finished and job.purged_at is None
     return {
         "task_id": str(job.task_id),
         "kind": job.kind,

@@ -18,6 +18,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from imports.errors import ImportRequestError
+from imports.events import import_event_payload
 from imports.models import ImportJob, ImportRowError, ImportStatus, StagedStock
 from imports.pipeline.staging import staging_dir
 from imports.retention import import_jobs_purge
@@ -419,3 +420,14 @@ def test_worker_runs_scheduled_purge(celery_worker, settings):
     assert not staging_dir(job).parent.exists()
     assert StagedStock.objects.filter(job=job).count() == 0
     assert ImportRowError.objects.filter(job=job).count() == 0
+
+
+def test_purged_job_event_has_no_report_url(files):
+    job = _job_with_files(finished_days_ago=100, status=ImportStatus.DONE)
+    import_jobs_purge(older_than_days=90)
+    job.refresh_from_db()
+
+    payload = import_event_payload(job=job)
+
+    assert job.rows_bad > 0
+    assert payload["error_report_url"] is None
