@@ -134,6 +134,11 @@ else:
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file too, not Django's shared in-memory database. There, a thread that
+    # writes while another one reads (a command's job runner and its progress display)
+    # fails at once with "database table is locked" instead of waiting for the lock. The
+    # process id keeps test runs of one checkout apart.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
