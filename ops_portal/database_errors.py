@@ -26,3 +26,13 @@ def _mysql_code(error: BaseException) -> int | None:
     if connection.vendor != "mysql" or not error.args:
         return None
     return error.args[0]
+
+
+def connection_drop() -> None:
+    """Close this thread's broken connection, so that the next query opens a new one."""
+    try:
+        connection.close()
+    except DatabaseError:
+        # Closing a connection that the server already dropped may raise. Dropping the
+        # handle makes the next query open a new connection all the same.
+        connection.connection = None

@@ -27,10 +27,16 @@ _ERRORS = {
 }
 
 
-def _error_response(request: HttpRequest, status: int) -> HttpResponse:
+def _api_error(status: int) -> JsonResponse:
+    """Return the API's JSON error shape for a status."""
     code, message = _ERRORS[status]
+    return JsonResponse({"code": code, "message": message, "field_errors": {}}, status=status)
+
+
+def _error_response(request: HttpRequest, status: int) -> HttpResponse:
     if request.path.startswith(_API_PREFIX):
-        return JsonResponse({"code": code, "message": message, "field_errors": {}}, status=status)
+        return _api_error(status)
+    message = _ERRORS[status][1]
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 
@@ -69,14 +75,11 @@ def _database_away() -> bool:
 def server_error(request: HttpRequest) -> HttpResponse:
     """Return the 500 page, or a 503 when the request failed because the database is away."""
     status = 503 if _database_away() else 500
-    code, message = _ERRORS[status]
-    if status == 503:
-        logger.warning("database.unavailable path=%s", request.path)
     if request.path.startswith(_API_PREFIX):
-        response = JsonResponse({"code": code, "message": message, "field_errors": {}},
-                                status=status)
+        response = _api_error(status)
     else:
         # No template context processors: the error may come from the database they read.
+        message = _ERRORS[status][1]
         title = "Service unavailable" if status == 503 else "Server error"
         response = HttpResponse(
             f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}"
@@ -85,5 +88,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
             status=status,
         )
     if status == 503:
+        logger.warning("database.unavailable path=%s", request.path)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response

@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from imports.models import ImportJob, RUNNING_STATUSES
+from ops_portal.database_errors import connection_drop
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class JobHeartbeat:
             logger.warning(
                 "import.heartbeat_failed task_id=%s error=%s", self.job.task_id, error
             )
-            _connection_reset()
+            connection_drop()
             return False
         if not updated:
             # The job finished or another worker claimed it; the run notices by itself.
@@ -111,11 +112,3 @@ class JobHeartbeat:
             return False
         self.writes += 1
         return True
-
-
-def _connection_reset() -> None:
-    """Drop this thread's connection after an error, so the next write opens a new one."""
-    try:
-        connection.close()
-    except DatabaseError:
-        connection.connection = None

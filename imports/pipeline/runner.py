@@ -14,7 +14,7 @@ from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ from imports.pipeline.staging import (
     staging_remove_files,
 )
 from imports.readers import ImportFileError, open_table
-from ops_portal.database_errors import database_error_transient
+from ops_portal.database_errors import connection_drop, database_error_transient
 
 logger = logging.getLogger(__name__)
 
@@ -175,18 +175,8 @@ def _phases_run_retrying(job: ImportJob, reporter: ProgressReporter) -> None:
                 "import.database_retry task_id=%s retry=%s wait_seconds=%s error=%s",
                 job.task_id, retry + 1, wait, error,
             )
-            _connection_drop()
+            connection_drop()
             time.sleep(wait)
-
-
-def _connection_drop() -> None:
-    """Close the broken connection, so that the next query opens a new one."""
-    try:
-        connection.close()
-    except DatabaseError:
-        # Closing a connection that the server already dropped may raise. Dropping the
-        # handle makes the next query open a new connection all the same.
-        connection.connection = None
 
 
 def _job_reload(job: ImportJob) -> bool:

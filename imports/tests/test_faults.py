@@ -510,8 +510,8 @@ def test_lost_connection_retried_other_errors_not(monkeypatch, settings, tmp_pat
     run, calls = _phases_failing_once(OperationalError(code, "Lost connection to server during query"))
     monkeypatch.setattr("imports.pipeline.runner._phases_run", run)
     monkeypatch.setattr("imports.pipeline.runner.time.sleep", lambda seconds: None)
-    # The test's own transaction holds the connection, which must stay open.
-    monkeypatch.setattr("imports.pipeline.runner._connection_drop", lambda: None)
+    # The test's own transaction uses the connection, which must stay open.
+    monkeypatch.setattr("imports.pipeline.runner.connection_drop", lambda: None)
     monkeypatch.setattr(connection, "vendor", "mysql")
 
     import_job_run(job_id=job.pk)
