@@ -106,6 +106,9 @@ class Command(BaseCommand):
                             help="Runs of the large file (default: 1).")
         parser.add_argument("--skip-large", action="store_true", help="Leave out the large file.")
         parser.add_argument("--skip-xlsx", action="store_true", help="Leave out the XLSX file.")
+        parser.add_argument("--keep-stock", action="store_true",
+                            help="Leave the last run's stock levels, units and ledger rows in "
+                                 "place, for scripts/ledger-index-cost.")
         parser.add_argument("--output", default="docs/benchmarks/imports.md",
                             help="Markdown page to write (default: docs/benchmarks/imports.md).")
         parser.add_argument("--timeout", type=float, default=600,
@@ -150,7 +153,8 @@ class Command(BaseCommand):
                     )
             results.append(result)
 
-        _tables_empty()
+        if not options["keep_stock"]:
+            _tables_empty()
         output = Path(options["output"])
         output.parent.mkdir(parents=True, exist_ok=True)
         notes = _notes_kept(output)
