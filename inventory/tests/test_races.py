@@ -61,7 +61,7 @@ def _statuses(responses: list) -> list:
     return sorted(getattr(response, "status_code", repr(response)) for response in responses)
 
 
-def test_twenty_quick_sales_of_one_serial_sell_it_once(mysql_only):
+def test_concurrent_quick_sales_sell_serial_once(mysql_only):
     store = StoreFactory()
     unit = stocked_unit(store, price="599.00")
     clerk = staff_user(store)

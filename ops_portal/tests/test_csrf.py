@@ -1,8 +1,8 @@
 """CSRF protection of every form and every endpoint that accepts POST with a session cookie.
 
 Each endpoint is posted twice by a client that enforces CSRF checks and has the
-csrftoken cookie, as a victim's browser would: once without the token, which a
-cross-site page cannot read, and once with it, sent the way the page sends it. The first
+csrftoken cookie, as a victim's browser would. The first post has no token, because a
+cross-site page cannot read it. The second sends the token the way the page does. The first
 must get 403 and write nothing. The second must pass the check and, unless the view only
 reads, write. A completeness check walks the URL resolver, so a new view that accepts POST
 fails it until the view has a case here.
