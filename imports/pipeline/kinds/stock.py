@@ -9,11 +9,15 @@ job and the row that caused it.
 
 import datetime
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as futures_wait
 from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from imports.models import ImportJob, ImportKind, ImportRowError, StagedStock
 from imports.pipeline.kinds.base import EMPTY, ChunkResult, KindHandler, RowErrors
@@ -44,6 +48,7 @@ from imports.problems import ImportErrorCode, ValueProblem
 from imports.readers import RawRow
 from imports.values import date_parse, quantity_parse, serial_parse, sku_parse, status_parse
 from inventory.models import ON_HAND_STATUSES, MovementKind, SerialStatus, StockBucket
+from ops_portal.database_errors import connection_drop
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,9 @@ FINALIZE_CHUNK = 2_000
 # statements, which hold the chunk's locks for a few tens of milliseconds.
 PLAIN_SQL_CHUNK = 5_000
 SERIAL_SQL_CHUNK = 5_000
+# How often the thread that applies plain pairs reports progress and checks for a cancel
+# request while it waits for the serial rows' thread.
+SIDE_BY_SIDE_POLL_SECONDS = 0.25
 # Products kept between validation chunks; a catalog larger than this is fetched again.
 MAX_REMEMBERED_PRODUCTS = 100_000
 ON_HAND = {str(status) for status in ON_HAND_STATUSES}
@@ -289,22 +297,94 @@ class StockHandler(KindHandler):
         return self.plain_totals.count() + self._staged().exclude(serial="").count()
 
     def finalize(self, *, reporter: ProgressReporter, cancel_check: Callable[[], None]) -> None:
-        done = self._finalize_plain(reporter, cancel_check)
-        self._finalize_serials(reporter, cancel_check, done)
+        if self.plain_totals.set_based and not connection.in_atomic_block:
+            self._finalize_side_by_side(reporter, cancel_check)
+            return
+        plain_done = self._finalize_plain(reporter.advance, cancel_check)
+        serials_done = self._finalize_serials(
+            lambda done: reporter.advance(plain_done + done), cancel_check
+        )
+        reporter.advance(plain_done + serials_done, force=True)
+
+    def _finalize_side_by_side(self, reporter: ProgressReporter,
+                               cancel_check: Callable[[], None]) -> None:
+        """Apply the plain pairs on this connection and the serial rows on a second one, at once.
+
+        The two touch different stock levels (a serialized SKU has no plain rows) and
+        keep separate checkpoint keys, so MariaDB runs both on two cores. Their ledger
+        inserts still take turns while innodb_autoinc_lock_mode is 1, MariaDB's default,
+        because each holds the ledger's AUTO-INC lock until it ends. This thread alone
+        reports progress and checks for a cancel request. When it stops on an
+        error or a cancel, the serial thread stops after its current chunk, whose
+        transaction commits with its checkpoint or not at all. An error of the serial
+        thread ends the job as one of this thread would.
+        """
+        done = {"plain": 0, "serials": 0}
+        stop = threading.Event()
+
+        def serials_stop_check() -> None:
+            if stop.is_set():
+                raise FinalizeStopped
+
+        def serials_progress(count: int) -> None:
+            done["serials"] = count
+
+        def serials_run() -> None:
+            try:
+                self._finalize_serials(serials_progress, serials_stop_check)
+            finally:
+                # The thread's own connection; a broken one is dropped without an error.
+                connection_drop()
+
+        def plain_progress(count: int) -> None:
+            done["plain"] = count
+            reporter.advance(done["plain"] + done["serials"])
+
+        def plain_stop_check() -> None:
+            cancel_check()
+            _raise_if_failed(serials)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="finalize-serials") as executor:
+            serials = executor.submit(serials_run)
+            try:
+                self._finalize_plain(plain_progress, plain_stop_check)
+                while True:
+                    try:
+                        serials.result(timeout=SIDE_BY_SIDE_POLL_SECONDS)
+                        break
+                    except FutureTimeout:
+                        reporter.advance(done["plain"] + done["serials"])
+                        cancel_check()
+            except BaseException:
+                stop.set()
+                futures_wait([serials])
+                raise
+        reporter.advance(done["plain"] + done["serials"], force=True)
 
     def _checkpoint(self) -> dict:
         return dict(self.job.checkpoint or {})
 
     def _checkpoint_save(self, **values) -> None:
-        checkpoint = {**self._checkpoint(), **values}
+        """Merge ``values`` into the job's checkpoint, inside the caller's chunk transaction.
+
+        The job row is read under its lock, so two writers that run at once (plain pairs
+        and serial rows) each keep the other's keys.
+        """
+        stored = (
+            ImportJob.objects.select_for_update().filter(pk=self.job.pk)
+            .values_list("checkpoint", flat=True).get()
+        )
+        checkpoint = {**(stored or {}), **values}
         self.job.checkpoint = checkpoint
         ImportJob.objects.filter(pk=self.job.pk).update(checkpoint=checkpoint)
 
-    def _finalize_plain(self, reporter, cancel_check) -> int:
+    def _finalize_plain(self, progress: Callable[[int], None],
+                        cancel_check: Callable[[], None]) -> int:
         """Set each (store, SKU) pair's on-hand to the sum of its plain rows, pair by pair.
 
         Pairs are read in chunks after the last one applied, so a resumed job goes on
         from its checkpoint and the worker keeps no more than one chunk of pairs in memory.
+        ``progress`` gets the number of pairs done; returns that number at the end.
         """
         totals = self.plain_totals
         self.counters["lines_combined"] = self._staged().filter(serial="").count() - totals.count()
@@ -312,22 +392,22 @@ class StockHandler(KindHandler):
         after = tuple(self._checkpoint().get("plain_after") or (0, 0))
         done = totals.count_through(after) if after != (0, 0) else 0
         if totals.set_based:
-            done = self._plain_sql_apply(totals, after, done, reporter, cancel_check)
+            done = self._plain_sql_apply(totals, after, done, progress, cancel_check)
             totals.close()
-            reporter.advance(done, force=True)
+            progress(done)
             return done
         while chunk := totals.chunk_after(after, FINALIZE_CHUNK):
             self._plain_chunk_apply(chunk)
             after = chunk[-1][:2]
             done += len(chunk)
-            reporter.advance(done)
+            progress(done)
             cancel_check()
         totals.close()
-        reporter.advance(done, force=True)
+        progress(done)
         return done
 
     def _plain_sql_apply(self, totals: PlainTotals, after: tuple[int, int], done: int,
-                         reporter: ProgressReporter, cancel_check: Callable[[], None]) -> int:
+                         progress: Callable[[int], None], cancel_check: Callable[[], None]) -> int:
         """Apply the totals chunk by chunk with set-based statements; return the pairs done."""
         while found := totals.chunk_last_after(after, PLAIN_SQL_CHUNK):
             size, last = found
@@ -339,7 +419,7 @@ class StockHandler(KindHandler):
             self.count("levels_changed", changed)
             after = last
             done += size
-            reporter.advance(done)
+            progress(done)
             cancel_check()
         return done
 
@@ -391,14 +471,17 @@ class StockHandler(KindHandler):
             self.job.created_by_id, self.job.pk, row_number, "", now,
         )
 
-    def _finalize_serials(self, reporter, cancel_check, done: int) -> None:
+    def _finalize_serials(self, progress: Callable[[int], None],
+                          cancel_check: Callable[[], None]) -> int:
+        """Apply the serial rows in row order, chunk by chunk after the checkpoint.
+
+        ``progress`` gets the number of serial rows done; returns that number at the end.
+        """
         serial_rows = self._staged().exclude(serial="")
         after = int(self._checkpoint().get("serial_after") or 0)
-        if after:
-            done += serial_rows.filter(row_number__lte=after).count()
+        done = serial_rows.filter(row_number__lte=after).count() if after else 0
         if self.plain_totals.set_based:
-            self._serials_sql_apply(serial_rows, after, done, reporter, cancel_check)
-            return
+            return self._serials_sql_apply(serial_rows, after, done, progress, cancel_check)
         while True:
             rows = [
                 StagedSerial(*values)
@@ -411,13 +494,13 @@ class StockHandler(KindHandler):
             self._serial_chunk_apply(rows)
             after = rows[-1].row_number
             done += len(rows)
-            reporter.advance(done)
+            progress(done)
             cancel_check()
-        reporter.advance(done, force=True)
+        return done
 
     def _serials_sql_apply(self, serial_rows, after: int, done: int,
-                           reporter: ProgressReporter, cancel_check: Callable[[], None]) -> None:
-        """Apply the serial rows chunk by chunk with set-based statements.
+                           progress: Callable[[int], None], cancel_check: Callable[[], None]) -> int:
+        """Apply the serial rows chunk by chunk with set-based statements; return the rows done.
 
         A chunk with a unit sold meanwhile or a level that would go below zero is applied
         row by row instead, which reports the one and leaves out the other.
@@ -441,10 +524,10 @@ class StockHandler(KindHandler):
                 self._serial_chunk_apply(rows)
             after = last
             done += size
-            reporter.advance(done)
+            progress(done)
             cancel_check()
         chunks.close()
-        reporter.advance(done, force=True)
+        return done
 
     def _serial_sql_chunk_write(self, chunks: SerialChunks, after: int, last: int, size: int,
                                 insert_missing: bool) -> None:
@@ -565,6 +648,10 @@ class StockHandler(KindHandler):
         units_update(list(changed.values()))
 
 
+class FinalizeStopped(Exception):
+    """The serial rows' thread stopped because the plain pairs' thread ended with an error."""
+
+
 class StagedSerial(NamedTuple):
     """A staged serial row, as finalize reads it."""
 
@@ -626,6 +713,12 @@ def _with_level_insert_retry(write: Callable[[bool], T]) -> T:
     except IntegrityError:
         logger.info("import.chunk_retried reason=concurrent_insert")
         return write(True)
+
+
+def _raise_if_failed(future: Future) -> None:
+    """Raise the error a finished thread ended with; do nothing while it runs."""
+    if future.done():
+        future.result()
 
 
 def _levels_to_save(
