@@ -284,15 +284,20 @@ def _phase_validate(
     # With a loader, each staging file starts loading as soon as it is written.
     writer = StagingWriter(job, on_file_done=loader.submit if loader is not None else None)
     done = 0
+    # Each store is linked to the job once, because linking every chunk's stores again
+    # cost a SELECT and an INSERT per chunk.
+    linked_store_ids: set[int] = set()
     rows = table.rows_iter()
     while chunk := list(islice(rows, VALIDATE_CHUNK_ROWS)):
         result = handler.validate_chunk(chunk)
         writer.write(result.staged)
         if result.errors:
             ImportRowError.objects.bulk_create(result.errors, ignore_conflicts=True)
-        if result.store_ids:
-            job.stores.add(*result.store_ids)
+        new_store_ids = result.store_ids - linked_store_ids
+        if new_store_ids:
+            job.stores.add(*new_store_ids)
             job.__dict__.pop("_store_ids", None)
+            linked_store_ids |= new_store_ids
         job.rows_ok += result.rows_ok
         job.rows_bad += result.rows_bad
         done += len(chunk)
