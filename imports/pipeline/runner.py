@@ -214,6 +214,7 @@ def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
             _cancel_check(job)
             _phase_load(job, reporter, handler, loader)
         finally:
+            table.close()
             if loader is not None:
                 loader.close()
         _cancel_check(job)

@@ -68,6 +68,9 @@ class Table(ABC):
     def rows_iter(self) -> Iterator[RawRow]:
         """Yield every data row after the header; empty rows are skipped."""
 
+    def close(self) -> None:
+        """Release what the table keeps in memory between passes; rows_iter() still works."""
+
     def row_count(self) -> int:
         """Count the data rows by streaming the file, rows with a problem included."""
         count = 0

@@ -137,15 +137,15 @@ class XlsxTable(Table):
             return self._calamine_rows()
         return self._openpyxl_rows()
 
-    def _calamine_rows(self) -> Iterator[tuple[int, list[Cell]]]:
-        # The sheet loaded to find the header serves the first full pass, so a file
-        # read twice is loaded twice, not three times.
-        sheet = self._calamine_sheet
+    def close(self) -> None:
         self._calamine_sheet = None
+
+    def _calamine_rows(self) -> Iterator[tuple[int, list[Cell]]]:
+        # The sheet loaded to find the header serves every later pass until close(),
+        # because loading it takes about as long as one pass over its rows.
+        sheet = self._calamine_sheet
         if sheet is None:
-            sheet = self._calamine_sheet_load()
-            if not self.header_row:
-                self._calamine_sheet = sheet
+            sheet = self._calamine_sheet = self._calamine_sheet_load()
         if sheet.start is None:
             return
 

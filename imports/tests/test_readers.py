@@ -10,6 +10,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from imports.problems import ImportErrorCode, ImportFileError
 from imports.readers import FormulaWithoutValue, column_letter, file_kind_detect, open_table
+from imports.readers.xlsx_table import XlsxTable
 from imports.tests.conftest import case_path, shared_data_path
 
 XLSX_CASES = ["06", "08", "13", "14", "21"]
@@ -548,6 +549,29 @@ def test_workbook_name_does_not_matter(tmp_path, name, calamine_max_sheet_bytes)
     table = open_table(path, **limits)
 
     assert len(rows_of(table)) == 5
+
+
+def test_calamine_sheet_loaded_once_until_close(tmp_path, monkeypatch):
+    path = workbook_save(tmp_path / "book.xlsx", [["sku", "qty"], ["A1", 3], ["A2", 4]])
+    loads = []
+    original = XlsxTable._calamine_sheet_load
+
+    def sheet_load(self):
+        loads.append(self.path)
+        return original(self)
+
+    monkeypatch.setattr(XlsxTable, "_calamine_sheet_load", sheet_load)
+    table = open_table(path)
+    counted = table.row_count()
+    validated = rows_of(table)
+
+    assert table.engine == "calamine"
+    assert counted == 2
+    assert [row.cells for row in validated] == [["A1", 3], ["A2", 4]]
+    assert len(loads) == 1
+    table.close()
+    assert len(rows_of(table)) == 2
+    assert len(loads) == 2
 
 
 def test_named_sheet_is_read(tmp_path):
