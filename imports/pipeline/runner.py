@@ -31,7 +31,7 @@ from imports.pipeline.staging import (
     staging_load,
     staging_remove_files,
 )
-from imports.readers import ImportFileError, open_table
+from imports.readers import ImportFileError, Table, open_table
 from ops_portal.database_errors import connection_drop, database_error_transient
 
 logger = logging.getLogger(__name__)
@@ -202,8 +202,7 @@ def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
     resuming = job.checkpoint.get("phase") == ImportStatus.FINALIZING
 
     if not resuming:
-        table = open_table(_upload_path(job), sheet=job.options.get("sheet"))
-        _phase_parse(job, reporter, handler, table)
+        table = _phase_parse(job, reporter, handler)
         _cancel_check(job)
         loader = (
             BackgroundLoader(job=job, model=handler.staged_model)
@@ -257,8 +256,14 @@ def _staging_clear_after_done(job: ImportJob, handler) -> None:
         logger.exception("import.staging_clear_failed task_id=%s", job.task_id)
 
 
-def _phase_parse(job: ImportJob, reporter: ProgressReporter, handler, table) -> None:
+def _phase_parse(job: ImportJob, reporter: ProgressReporter, handler) -> Table:
+    """Open the file, match its header, count its rows and decide its formats; return the table.
+
+    Opening counts as parsing, because an XLSX sheet is scanned and loaded when it is
+    opened: 0.6 s of a 100,000-row sheet.
+    """
     reporter.phase_start(ImportStatus.PARSING, total=0)
+    table = open_table(_upload_path(job), sheet=job.options.get("sheet"))
     handler.columns_bind(table)
     count = 0
     for raw_row in table.rows_iter():
@@ -274,6 +279,7 @@ def _phase_parse(job: ImportJob, reporter: ProgressReporter, handler, table) -> 
         file_format=job.file_format, summary=job.summary, rows_total=count
     )
     reporter.advance(count, force=True)
+    return table
 
 
 def _phase_validate(
