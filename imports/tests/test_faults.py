@@ -16,7 +16,7 @@ import psutil
 import pytest
 import requests
 import websocket
-from django.db import OperationalError, close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from imports.tests.factories import ImportJobFactory
 from imports.tests.private_servers import PrivateStack, private_stack  # noqa: F401 - fixture
 from imports.tests.test_worker import (  # noqa: F401 - stock_count and stock_catalog are fixtures
     FILE_ROWS,
+    RUN_TIMEOUT_SECONDS,
     _assert_clean_result,
     _in_phase,
     _post,
@@ -37,7 +38,7 @@ from imports.tests.test_worker import (  # noqa: F401 - stock_count and stock_ca
     stock_count,
 )
 from imports.tests.worker_process import WorkerProcess
-from inventory.models import SerialUnit, StockLevel, StockMovement
+from inventory.models import Product, SerialUnit, StockLevel, StockMovement, Store
 from inventory.tests.factories import (
     ProductFactory,
     StoreFactory,
@@ -138,11 +139,23 @@ def test_killed_connection_in_finalizing_retried(
 def test_cancel_in_finalizing_leaves_no_half_applied_chunk(
     client, celery_worker, stock_catalog, stock_count
 ):
+    # A plain pair of the count's second chunk and a phone level of its first serial
+    # chunk stay locked until the cancel is requested. Each side of finalizing waits
+    # there, so the cancel comes before the last chunk whatever the machine's speed.
+    locked = [
+        StockLevel.objects.create(
+            store=Store.objects.get(code=store), product=Product.objects.get(sku=sku), on_hand=0
+        )
+        for store, sku in (("T020", "ACC-0300"), ("T001", "PHN-001"))
+    ]
+    holder = LevelLockHolder(locked)
     client.force_login(operations_user())
-    job = _post(client, stock_count.content)
-    _wait_until(celery_worker, job, _in_phase("finalizing", 1), what="finalizing")
-
-    response = client.post(f"/api/imports/{job.task_id}/cancel")
+    try:
+        job = _post(client, stock_count.content)
+        _wait_until(celery_worker, job, _in_phase("finalizing", 0), what="finalizing")
+        response = client.post(f"/api/imports/{job.task_id}/cancel")
+    finally:
+        holder.release()
     job = _wait_finished(celery_worker, job, timeout=30)
 
     assert response.status_code == 202
@@ -180,6 +193,31 @@ def test_cancel_in_finalizing_leaves_no_half_applied_chunk(
             .values_list("quantity", flat=True)
         )
         assert level.on_hand == moved, f"{level.store.code} {level.product.sku}"
+
+
+class LevelLockHolder:
+    """Stock levels held FOR UPDATE by a transaction on a connection of its own, until release()."""
+
+    def __init__(self, levels: list[StockLevel]) -> None:
+        self._locked = threading.Event()
+        self._release = threading.Event()
+        self._thread = threading.Thread(target=self._hold, args=([level.pk for level in levels],))
+        self._thread.start()
+        assert self._locked.wait(10), "the levels could not be locked"
+
+    def _hold(self, level_ids: list[int]) -> None:
+        try:
+            with transaction.atomic():
+                # By primary key: the default ordering would join and lock stores and products.
+                list(StockLevel.objects.select_for_update().filter(pk__in=level_ids).order_by("pk"))
+                self._locked.set()
+                self._release.wait(RUN_TIMEOUT_SECONDS)
+        finally:
+            connection.close()
+
+    def release(self) -> None:
+        self._release.set()
+        self._thread.join(10)
 
 
 @TRANSACTIONAL

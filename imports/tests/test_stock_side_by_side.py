@@ -108,7 +108,7 @@ def test_serial_error_stops_plain_side(count_file, small_chunks, monkeypatch):
     original = stock_serials.SerialChunks.chunk_apply
 
     def chunk_apply(self, **kwargs):
-        serial_calls.append(kwargs["last"])
+        serial_calls.append(threading.current_thread().name)
         if len(serial_calls) == 2:
             serial_failed.set()
             raise RuntimeError("serial chunk failed")
@@ -130,9 +130,9 @@ def test_serial_error_stops_plain_side(count_file, small_chunks, monkeypatch):
 
     assert job.status == ImportStatus.FAILED
     assert job.failure_code == ImportErrorCode.WORKER_FAULT
-    # The serial side committed its first chunk; the plain side stopped before its last
-    # of three chunks.
-    assert job.checkpoint["serial_after"] == serial_calls[0]
+    # The serial side committed its first chunk (rows 3 and 5); the plain side stopped
+    # before its last of three chunks.
+    assert job.checkpoint["serial_after"] == 5
     assert 1 <= len(plain_calls) < 3
     ledger = StockMovement.objects.filter(import_job_id=job.pk)
     assert ledger.filter(product__sku="PHN-1").count() == 2
@@ -159,7 +159,7 @@ def test_cancel_stops_both_sides(count_file, small_chunks, monkeypatch):
         # The serial side starts its first chunk only after the stop flag is set, so it
         # commits that chunk and no other.
         RecordedEvent.instances[0].wait(10)
-        serial_calls.append(kwargs["last"])
+        serial_calls.append(threading.current_thread().name)
         return original(self, **kwargs)
 
     plain_original = stock_totals.PlainTotals.chunk_apply
@@ -177,6 +177,6 @@ def test_cancel_stops_both_sides(count_file, small_chunks, monkeypatch):
     assert job.status == ImportStatus.CANCELLED
     assert RecordedEvent.instances[0].is_set()
     assert len(serial_calls) == 1
-    assert job.checkpoint["serial_after"] == serial_calls[0]
+    assert job.checkpoint["serial_after"] == 5
     # The first plain chunk (two pairs) and the first serial chunk (two units).
     assert StockMovement.objects.filter(import_job_id=job.pk).count() == 2 + 2

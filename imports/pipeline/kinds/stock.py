@@ -314,10 +314,10 @@ class StockHandler(KindHandler):
         keep separate checkpoint keys, so MariaDB runs both on two cores. Their ledger
         inserts still take turns while innodb_autoinc_lock_mode is 1, MariaDB's default,
         because each holds the ledger's AUTO-INC lock until it ends. This thread alone
-        reports progress and checks for a cancel request. When it stops on an
-        error or a cancel, the serial thread stops after its current chunk, whose
-        transaction commits with its checkpoint or not at all. An error of the serial
-        thread ends the job as one of this thread would.
+        reports progress. Each thread checks for a cancel request after each of its
+        chunks. When this thread stops on an error or a cancel, the serial thread stops
+        after its current chunk, whose transaction commits with its checkpoint or not at
+        all. An error or a cancel seen by the serial thread ends the job as one seen here.
         """
         done = {"plain": 0, "serials": 0}
         stop = threading.Event()
@@ -325,6 +325,7 @@ class StockHandler(KindHandler):
         def serials_stop_check() -> None:
             if stop.is_set():
                 raise FinalizeStopped
+            cancel_check()
 
         def serials_progress(count: int) -> None:
             done["serials"] = count
@@ -506,13 +507,11 @@ class StockHandler(KindHandler):
         row by row instead, which reports the one and leaves out the other.
         """
         chunks = SerialChunks(self.job)
-        while found := chunks.chunk_last_after(after, SERIAL_SQL_CHUNK):
+        while found := chunks.chunk_copy_after(after, SERIAL_SQL_CHUNK):
             size, last = found
             try:
                 _with_level_insert_retry(
-                    lambda insert_missing: self._serial_sql_chunk_write(
-                        chunks, after, last, size, insert_missing
-                    )
+                    lambda insert_missing: self._serial_sql_chunk_write(chunks, last, insert_missing)
                 )
                 self.count("units_imported", size)
             except ChunkNeedsRows:
@@ -529,12 +528,10 @@ class StockHandler(KindHandler):
         chunks.close()
         return done
 
-    def _serial_sql_chunk_write(self, chunks: SerialChunks, after: int, last: int, size: int,
-                                insert_missing: bool) -> None:
+    def _serial_sql_chunk_write(self, chunks: SerialChunks, last: int, insert_missing: bool) -> None:
         with transaction.atomic():
             chunks.chunk_apply(
-                after=after, last=last, size=size, insert_missing=insert_missing,
-                actor_id=self.job.created_by_id, now=db_now(),
+                insert_missing=insert_missing, actor_id=self.job.created_by_id, now=db_now()
             )
             self._checkpoint_save(serial_after=last)
 

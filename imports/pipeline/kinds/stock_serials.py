@@ -55,36 +55,43 @@ class SerialChunks:
         self.ledger = quote(StockMovement._meta.db_table)
         self.row_number = quote("row_number")
 
-    def chunk_last_after(self, after: int, size: int) -> tuple[int, int] | None:
-        """Return the number of serial rows of the chunk of up to ``size`` after row ``after``, and its last row."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {self.row_number} FROM {self.staged} WHERE job_id = %s AND serial <> '' "
-                f"AND {self.row_number} > %s ORDER BY {self.row_number} LIMIT {int(size)}",
-                [self.job.pk, after],
-            )
-            rows = cursor.fetchall()
-        if not rows:
-            return None
-        return len(rows), rows[-1][0]
+    def chunk_copy_after(self, after: int, size: int) -> tuple[int, int] | None:
+        """Copy the next ``size`` serial rows after row ``after`` into the chunk's table.
 
-    def chunk_apply(
-        self, *, after: int, last: int, size: int, insert_missing: bool, actor_id: int | None,
-        now: str,
-    ) -> None:
-        """Apply the serial rows after row ``after`` through row ``last`` (``size`` of them).
-
-        The caller is inside transaction.atomic(). The chunk's rows are copied once into a
-        temporary table; their units are locked and their state recorded there, then
-        their levels are locked, units before levels as the row-by-row path does. A unit
-        or a level that another transaction created after the lock raises
-        LevelsCreatedMeanwhile (an IntegrityError, as the duplicate key of an insert is),
-        and the caller runs the chunk again with ``insert_missing``, which inserts the
-        missing levels at zero and locks them first. Raises ChunkNeedsRows before any
-        write when the chunk has a sold unit or a change that would take a level below zero.
+        Returns the number of rows copied and the chunk's last row, or None when no
+        serial row follows ``after``. The copy itself finds the chunk's end, so the
+        staged rows are read once: a separate query for the end read them twice, 2.7 of
+        the 27 s of finalizing a million-row count.
         """
         self._tables_make()
-        self._rows_copy(after, last)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ROWS_TABLE} (row_no, serial, store_id, product_id, status, "
+                f"unit_cost, received_at) SELECT {self.row_number}, serial, store_id, product_id, "
+                f"status, unit_cost, received_at FROM {self.staged} WHERE job_id = %s "
+                f"AND {self.row_number} > %s AND serial <> '' "
+                f"ORDER BY {self.row_number} LIMIT {int(size)}",
+                [self.job.pk, after],
+            )
+            cursor.execute(f"SELECT COUNT(*), MAX(row_no) FROM {ROWS_TABLE}")
+            copied, last = cursor.fetchone()
+        if not copied:
+            return None
+        return copied, last
+
+    def chunk_apply(self, *, insert_missing: bool, actor_id: int | None, now: str) -> None:
+        """Apply the serial rows that chunk_copy_after() copied.
+
+        The caller is inside transaction.atomic(). The rows' units are locked and their
+        state recorded in the chunk's table, then their levels are locked, units before
+        levels as the row-by-row path does. A unit or a level that another transaction
+        created after the lock raises LevelsCreatedMeanwhile, an IntegrityError like the
+        duplicate key of an insert. The caller then runs the chunk again with
+        ``insert_missing``, which inserts the missing levels at zero and locks them first.
+        Raises ChunkNeedsRows before any write when the chunk has a sold unit or a change
+        that would take a level below zero.
+        """
+        self._run_clear()
         self._units_lock()
         if self._count(f"SELECT COUNT(*) FROM {ROWS_TABLE} WHERE unit_status = %s",
                        [SerialStatus.SOLD.value]):
@@ -148,14 +155,13 @@ class SerialChunks:
             cursor.execute(sql, params or [])
             return cursor.fetchone()[0]
 
-    def _rows_copy(self, after: int, last: int) -> None:
+    def _run_clear(self) -> None:
+        """Forget the changes and the units' state that an earlier run of the chunk recorded."""
         with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {CHANGES_TABLE}")
             cursor.execute(
-                f"INSERT INTO {ROWS_TABLE} (row_no, serial, store_id, product_id, status, "
-                f"unit_cost, received_at) SELECT {self.row_number}, serial, store_id, product_id, "
-                f"status, unit_cost, received_at FROM {self.staged} WHERE job_id = %s "
-                f"AND {self.row_number} > %s AND {self.row_number} <= %s AND serial <> ''",
-                [self.job.pk, after, last],
+                f"UPDATE {ROWS_TABLE} SET unit_id = NULL, unit_store_id = NULL, "
+                "unit_product_id = NULL, unit_status = NULL WHERE unit_id IS NOT NULL"
             )
 
     def _units_lock(self) -> None:
