@@ -36,11 +36,14 @@ def lines_resolve(
 
     units = {
         unit.serial: unit
-        for unit in SerialUnit.objects.select_for_update()
-        .select_related("product")
-        .filter(serial__in=serials)
-        .order_by("pk")
+        for unit in SerialUnit.objects.select_for_update().filter(serial__in=serials).order_by("pk")
     }
+    # The units' products come from a query of their own: a join in the locking query
+    # would lock each product's row too, and an import chunk that references the product
+    # would then wait for the sale, and the sale for the chunk.
+    unit_products = Product.objects.in_bulk({unit.product_id for unit in units.values()})
+    for unit in units.values():
+        unit.product = unit_products[unit.product_id]
     products = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
     missing_skus = [sku for sku in skus if sku not in products]
     if missing_skus:

@@ -147,9 +147,8 @@ def transfer_receive(*, actor: AbstractBaseUser, transfer: Transfer) -> Transfer
     store_check_access(user=actor, store=transfer.to_store)
 
     with transaction.atomic():
-        transfer = Transfer.objects.select_for_update().select_related("to_store").get(
-            pk=transfer.pk
-        )
+        # Only the transfer's row: a join to the store would lock the store's row too.
+        transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
         if transfer.status != TransferStatus.IN_TRANSIT:
             raise InventoryError(
                 f"Transfer {transfer.pk} was already received on "
