@@ -146,10 +146,10 @@ class ImportRowError(models.Model):
 class StagedRow(models.Model):
     """Common columns of the staging tables: one validated row of one job's file."""
 
-    # No foreign key constraint in the database: InnoDB's check of each staged row would
-    # hold a shared lock on the job row until the LOAD DATA of a staging file commits,
-    # and every progress write to the job row waited for it. Staged rows are written and
-    # deleted only by their job's pipeline, and deleting a job through Django deletes them.
+    # No foreign key constraint in the database. InnoDB's check of each staged row holds
+    # a shared lock on the job row until the LOAD DATA of a staging file commits, so
+    # every progress write to the job row would wait for it. Only the job's pipeline
+    # writes and deletes staged rows, and deleting a job through Django deletes them.
     job = models.ForeignKey(
         ImportJob, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )

@@ -38,9 +38,9 @@ def lines_resolve(
         unit.serial: unit
         for unit in SerialUnit.objects.select_for_update().filter(serial__in=serials).order_by("pk")
     }
-    # The units' products come from a query of their own: a join in the locking query
-    # would lock each product's row too, and an import chunk that references the product
-    # would then wait for the sale, and the sale for the chunk.
+    # The units' products come from a query of their own, because a join in the locking
+    # query would lock each product's row too. A sale and an import chunk that references
+    # the product would then wait for each other.
     unit_products = Product.objects.in_bulk({unit.product_id for unit in units.values()})
     for unit in units.values():
         unit.product = unit_products[unit.product_id]
