@@ -210,6 +210,11 @@ IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(200 
 # be dead, and imports.resume_stale_jobs queues it again. Keep it well above the longest
 # pause between two progress writes of a healthy worker.
 IMPORT_STALE_AFTER_SECONDS = int(os.environ.get("IMPORT_STALE_AFTER_SECONDS", "60"))
+# Processes that validate a large stock count on MySQL or MariaDB: 2 lets a second process
+# validate the later rows on another core; 1 keeps validation in the worker process.
+IMPORT_VALIDATION_PROCESSES = int(os.environ.get("IMPORT_VALIDATION_PROCESSES", "2"))
+# Files with fewer rows are validated by one process, which saves forking the second.
+IMPORT_VALIDATION_SPLIT_MIN_ROWS = int(os.environ.get("IMPORT_VALIDATION_SPLIT_MIN_ROWS", "20000"))
 # Days after which a finished import loses its uploaded file, staged rows and error
 # report (imports.purge_old_jobs, manage.py imports_purge). The job row stays.
 IMPORT_RETENTION_DAYS = int(os.environ.get("OPS_IMPORT_RETENTION_DAYS", "90"))

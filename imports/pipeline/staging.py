@@ -106,13 +106,20 @@ def _decode(text: str) -> str | None:
 class StagingWriter:
     """Append validated rows, as tuples in staged_columns() order, to numbered chunk files.
 
-    ``on_file_done`` is called with each chunk file once it is complete.
+    ``on_file_done`` is called with each chunk file once it is complete. Part 1 removes
+    the chunk files of an earlier attempt; a second validating process writes part 2
+    into the same folder.
     """
 
-    def __init__(self, job: ImportJob, *, on_file_done: Callable[[Path], None] | None = None) -> None:
+    def __init__(self, job: ImportJob, *, part: int = 1,
+                 on_file_done: Callable[[Path], None] | None = None) -> None:
         self.folder = staging_dir(job)
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.part = part
+        if part == 1:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            # Other files of the folder belong to the kind handler.
+            for path in staging_files(job):
+                path.unlink()
         self.on_file_done = on_file_done
         self.files: list[Path] = []
         self.rows = 0
@@ -145,7 +152,7 @@ class StagingWriter:
 
     def _open_next(self) -> None:
         self._file_close()
-        path = self.folder / f"chunk-{len(self.files) + 1:05d}.tsv"
+        path = self.folder / f"chunk-{self.part}-{len(self.files) + 1:05d}.tsv"
         self.files.append(path)
         self._handle = path.open("w", encoding="utf-8", newline="\n")
         self._rows_in_file = 0

@@ -86,6 +86,9 @@ class KindHandler:
     # Fields whose values are mostly unique per row (serials, receipt numbers), where
     # remembering parse outcomes would only cost memory.
     distinct_fields: tuple[str, ...] = ()
+    # True when validate_chunk() needs no chunk before it, so that a second process may
+    # validate the later rows of a file at the same time.
+    splits_validation = False
 
     def __init__(self, job: ImportJob) -> None:
         self.job = job
@@ -129,6 +132,9 @@ class KindHandler:
             value = self.cell(raw, name)
             if value is not None and self._first_sight(name, value):
                 self.date_order.observe(value)
+
+    def rows_observed(self) -> None:
+        """Called after observe() has seen every row of the file."""
 
     def _first_sight(self, name: str, value: object) -> bool:
         if not isinstance(value, str):

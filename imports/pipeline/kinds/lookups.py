@@ -123,12 +123,12 @@ SOLD = SerialStatus.SOLD
 
 
 class SerialsListed:
-    """The serials that earlier chunks of a file listed, with the first row of each.
+    """The serials that a file lists, with the first row of each.
 
     They are kept in a SQLite file instead of a dict, so the worker's memory does not
     grow with the serials of the file (a dict costs an estimated 130 bytes per serial).
-    The file is emptied at the first lookup, because validation always starts at the
-    first row.
+    The file is emptied at its first use, because parsing always starts at the first
+    row.
     """
 
     # Serials per SELECT; SQLite before 3.32 allows 999 parameters.

@@ -60,6 +60,8 @@ SERIAL_SQL_CHUNK = 5_000
 # How often the thread that applies plain pairs reports progress and checks for a cancel
 # request while it waits for the serial rows' thread.
 SIDE_BY_SIDE_POLL_SECONDS = 0.25
+# Serials that parsing collects before it records them with their first rows.
+SERIALS_LISTED_BATCH = 5_000
 # Products kept between validation chunks; a catalog larger than this is fetched again.
 MAX_REMEMBERED_PRODUCTS = 100_000
 ON_HAND = {str(status) for status in ON_HAND_STATUSES}
@@ -77,12 +79,36 @@ class StockHandler(KindHandler):
     def __init__(self, job: ImportJob) -> None:
         super().__init__(job)
         self.stores: StoreDirectory | None = None
-        # A serial listed twice is rejected. The serials of earlier chunks are looked up in
-        # serials_listed, and seen_serials maps each serial of this chunk to its first row.
+        # A serial listed twice is rejected. Parsing records the first row of each serial
+        # in serials_listed, and seen_serials holds those of the chunk being validated,
+        # so validating a chunk needs no chunk before it.
         self.serials_listed = SerialsListed(staging_dir(job) / "serials.sqlite3")
         self.seen_serials: dict[str, int] = {}
+        self._serials_pending: dict[str, int] = {}
         self.products: dict[str, ProductRef] = {}
         self.plain_totals = PlainTotals(job)
+
+    splits_validation = True
+
+    def observe(self, raw: RawRow) -> None:
+        super().observe(raw)
+        if raw.error is not None:
+            return
+        index = self.match.indexes.get("serial")
+        if index is None or index >= len(raw.cells):
+            return
+        serial = _serial_listed_as(raw.cells[index])
+        if serial is not None and serial not in self._serials_pending:
+            self._serials_pending[serial] = raw.number
+            if len(self._serials_pending) >= SERIALS_LISTED_BATCH:
+                self._serials_record()
+
+    def rows_observed(self) -> None:
+        self._serials_record()
+
+    def _serials_record(self) -> None:
+        self.serials_listed.add(self._serials_pending)
+        self._serials_pending = {}
 
     def validate_chunk(self, rows: list[RawRow]) -> ChunkResult:
         if self.stores is None:
@@ -128,7 +154,6 @@ class StockHandler(KindHandler):
                 values["serial"] or "", values["quantity"], values["status"] or "",
                 values["unit_cost"], values["received_at"],
             ))
-        self.serials_listed.add(self.seen_serials)
         return result
 
     def _row_stage_if_valid(self, raw, outcomes, default_store, products, units) -> tuple | None:
@@ -163,11 +188,10 @@ class StockHandler(KindHandler):
         unit = units.get(serial)
         if (
             status == SerialStatus.SOLD
-            or serial in self.seen_serials
+            or self.seen_serials.get(serial, raw.number) != raw.number
             or (unit is not None and (unit.status == SerialStatus.SOLD or unit.product_id != product.id))
         ):
             return None
-        self.seen_serials[serial] = raw.number
         return (self.job.pk, raw.number, store_id, product.id, serial, 1, status,
                 unit_cost, received_at)
 
@@ -259,8 +283,6 @@ class StockHandler(KindHandler):
         if first is not None and first != raw.number:
             errors.add("serial", serial, "serial_duplicate",
                        f"Serial {serial} is listed again; row {first} lists it first. Remove one of them.")
-        else:
-            self.seen_serials[serial] = raw.number
         unit = units.get(serial)
         if unit is not None and unit.status == SerialStatus.SOLD:
             sale = sold.get(unit.id)
@@ -682,6 +704,26 @@ def _rows_with_problems(
             if (outcome is EMPTY and empty_is_problem) or isinstance(outcome, ValueProblem)
         ])
     return positions
+
+
+def _serial_listed_as(value: object) -> str | None:
+    """Return the serial a cell parses to, for finding serials listed twice; None for none.
+
+    Text of only letters and digits parses to itself or fails on every row that holds
+    it, so it is recorded without parsing; other cells go through serial_parse().
+    """
+    if type(value) is str:
+        value = value.strip()
+        if not value:
+            return None
+        if value.isascii() and value.isalnum():
+            return value
+    elif value is None:
+        return None
+    try:
+        return serial_parse(value)
+    except ValueProblem:
+        return None
 
 
 def _values_if_valid(outcomes: list[object]) -> dict | None:
