@@ -99,7 +99,7 @@ class KindHandler:
         self.notes: list[str] = []
         self.counters: dict[str, int] = {}
         self._parsed: dict[str, dict | None] = {}
-        self._observed: dict[str, set[str]] = {}
+        self._observed_columns: list[tuple[int, set[str], object]] | None = None
 
     # Parsing phase.
 
@@ -120,31 +120,42 @@ class KindHandler:
         """Feed one row's number and date cells to the per-file format detectors.
 
         A value the detector has already seen adds no evidence, so repeated text values
-        are skipped.
+        are skipped. This runs once per row of the file, so it reads the cells itself
+        instead of through cell().
         """
         if raw.error is not None:
             return
-        for name in self.number_fields:
-            value = self.cell(raw, name)
-            if value is not None and self._first_sight(name, value):
-                self.number_style.observe(value)
-        for name in self.date_fields:
-            value = self.cell(raw, name)
-            if value is not None and self._first_sight(name, value):
-                self.date_order.observe(value)
+        if self._observed_columns is None:
+            self._observed_columns = self._observed_columns_find()
+        cells = raw.cells
+        for index, seen, detector in self._observed_columns:
+            if index >= len(cells):
+                continue
+            value = cells[index]
+            if type(value) is str:
+                # The test of cell_is_empty(): text of only whitespace is empty.
+                value = value.strip()
+                if not value or value in seen:
+                    continue
+                if len(seen) < MAX_REMEMBERED_VALUES:
+                    seen.add(value)
+            elif value is None:
+                continue
+            detector.observe(value)
+
+    def _observed_columns_find(self) -> list[tuple[int, set[str], object]]:
+        """Return the index, the text values seen so far and the detector of each observed column."""
+        columns = []
+        for names, detector in ((self.number_fields, self.number_style),
+                                (self.date_fields, self.date_order)):
+            for name in names:
+                index = self.match.indexes.get(name)
+                if index is not None:
+                    columns.append((index, set(), detector))
+        return columns
 
     def rows_observed(self) -> None:
         """Called after observe() has seen every row of the file."""
-
-    def _first_sight(self, name: str, value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        seen = self._observed.setdefault(name, set())
-        if value in seen:
-            return False
-        if len(seen) < MAX_REMEMBERED_VALUES:
-            seen.add(value)
-        return True
 
     def formats_decide(self) -> None:
         """Fix the file's decimal separator and date order; raises ImportFileError on conflict."""

@@ -85,6 +85,7 @@ class StockHandler(KindHandler):
         self.serials_listed = SerialsListed(staging_dir(job) / "serials.sqlite3")
         self.seen_serials: dict[str, int] = {}
         self._serials_pending: dict[str, int] = {}
+        self._serial_index: int | None = None
         self.products: dict[str, ProductRef] = {}
         self.plain_totals = PlainTotals(job)
 
@@ -92,16 +93,20 @@ class StockHandler(KindHandler):
 
     def observe(self, raw: RawRow) -> None:
         super().observe(raw)
-        if raw.error is not None:
+        if raw.error is not None or self._serial_index is None or self._serial_index >= len(raw.cells):
             return
-        index = self.match.indexes.get("serial")
-        if index is None or index >= len(raw.cells):
+        value = raw.cells[self._serial_index]
+        if not value:
             return
-        serial = _serial_listed_as(raw.cells[index])
+        serial = _serial_listed_as(value)
         if serial is not None and serial not in self._serials_pending:
             self._serials_pending[serial] = raw.number
             if len(self._serials_pending) >= SERIALS_LISTED_BATCH:
                 self._serials_record()
+
+    def columns_bind(self, table) -> None:
+        super().columns_bind(table)
+        self._serial_index = self.match.indexes.get("serial")
 
     def rows_observed(self) -> None:
         self._serials_record()
