@@ -145,7 +145,11 @@ class SecondValidator:
 
     def _reap(self) -> None:
         if self.pid:
-            os.waitpid(self.pid, 0)
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                # The process ignores SIGCHLD, so the kernel reaped the child already.
+                pass
             self.pid = 0
 
 
