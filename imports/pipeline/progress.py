@@ -49,17 +49,21 @@ class ProgressReporter:
         self._last_sample = time.monotonic()
         self._rate: float | None = None
 
-    def phase_start(self, phase: ImportStatus, *, total: int) -> None:
-        """Enter a phase that will handle ``total`` rows, and publish the change at once."""
+    def phase_start(self, phase: ImportStatus, *, total: int, done: int = 0) -> None:
+        """Enter a phase that will handle ``total`` rows, and publish the change at once.
+
+        ``done`` rows were handled before the phase started (staging files loaded during
+        validation), so they count towards the phase's progress but not its rows per second.
+        """
         self._phase_record_timing()
         self.phase = phase
         self.phase_total = max(total, 0)
         self.phase_started = time.monotonic()
-        self._last_rows = 0
+        self._last_rows = done
         self._last_sample = self.phase_started
         self._rate = None
         self.job.status = phase
-        self.job.rows_done = 0
+        self.job.rows_done = done
         self.job.throughput_rps = None
         logger.info("import.phase_changed task_id=%s phase=%s", self.job.task_id, phase)
         self._write(force=True)

@@ -388,7 +388,8 @@ def _stores_link(job: ImportJob, store_ids: set[int]) -> None:
 def _phase_load(
     job: ImportJob, reporter: ProgressReporter, handler, loader: BackgroundLoader | None
 ) -> None:
-    reporter.phase_start(ImportStatus.LOADING, total=job.rows_ok)
+    already_loaded = loader.rows_loaded() if loader is not None else 0
+    reporter.phase_start(ImportStatus.LOADING, total=job.rows_ok, done=already_loaded)
     if loader is not None:
         # The files loaded during validation count at once; the rest as they finish.
         loader.wait(on_progress=lambda loaded: reporter.advance(loaded, force=True))

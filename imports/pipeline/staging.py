@@ -209,6 +209,13 @@ class BackgroundLoader:
     def submit(self, path: Path) -> None:
         self._pending.append(self._executor.submit(_load_data_infile, self.model, path))
 
+    def rows_loaded(self) -> int:
+        """Return the rows of the files that have finished loading so far."""
+        return sum(
+            future.result() for future in self._pending
+            if future.done() and not future.cancelled() and future.exception() is None
+        )
+
     def wait(self, on_progress: Callable[[int], None]) -> int:
         """Wait for every submitted file, reporting rows loaded; return the rows loaded."""
         try:
