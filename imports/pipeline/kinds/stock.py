@@ -75,6 +75,7 @@ class StockHandler(KindHandler):
     number_fields = ("unit_cost",)
     date_fields = ("received_at",)
     distinct_fields = ("serial",)
+    splits_validation = True
 
     def __init__(self, job: ImportJob) -> None:
         super().__init__(job)
@@ -88,8 +89,6 @@ class StockHandler(KindHandler):
         self._serial_index: int | None = None
         self.products: dict[str, ProductRef] = {}
         self.plain_totals = PlainTotals(job)
-
-    splits_validation = True
 
     def observe(self, raw: RawRow) -> None:
         super().observe(raw)
