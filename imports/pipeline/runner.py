@@ -309,7 +309,7 @@ def _phase_validate(
 
         def progress() -> None:
             if second is not None:
-                second.poll(on_file=lambda path: loader.submit(Path(path)))
+                second.poll(on_file=loader.submit)
             theirs = second.tally if second is not None else ValidationTally()
             job.rows_ok = own.rows_ok + theirs.rows_ok
             job.rows_bad = own.rows_bad + theirs.rows_bad
@@ -319,8 +319,8 @@ def _phase_validate(
         _rows_validate(job, handler, rows, writer, own, on_chunk=progress)
         writer.close()
         if second is not None:
-            second.wait(on_file=lambda path: loader.submit(Path(path)), on_progress=progress)
-            _stores_link(job, second.tally.store_ids - own.store_ids)
+            # The second process links the stores of its rows to the job itself.
+            second.wait(on_file=loader.submit, on_progress=progress)
             progress()
     finally:
         if second is not None:
@@ -351,9 +351,7 @@ def _later_rows_validate(
     job: ImportJob, handler, table: Table, split_at: int, report
 ) -> ValidationTally:
     """Validate the rows from ``split_at`` on, in the second process; return its tally."""
-    writer = StagingWriter(
-        job, part=2, on_file_done=lambda path: report(("file", str(path)))
-    )
+    writer = StagingWriter(job, part=2, on_file_done=lambda path: report(("file", path)))
     tally = ValidationTally()
     rows = islice(table.rows_iter(), split_at, None)
     _rows_validate(job, handler, rows, writer, tally, on_chunk=lambda: report(("tally", tally)))
@@ -391,7 +389,8 @@ def _phase_load(
     already_loaded = loader.rows_loaded() if loader is not None else 0
     reporter.phase_start(ImportStatus.LOADING, total=job.rows_ok, done=already_loaded)
     if loader is not None:
-        # The files loaded during validation count at once; the rest as they finish.
+        # The files loaded during validation count from the phase's start; the rest as
+        # they finish.
         loader.wait(on_progress=lambda loaded: reporter.advance(loaded, force=True))
         return
     staging_load(

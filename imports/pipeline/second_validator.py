@@ -8,8 +8,8 @@ staging file it finishes, its row counts after each chunk, and its stores at the
 The worker hands the child's files to its loader, adds the child's counts to its own,
 and stops the child on a cancel request or an error.
 
-Linux only: the child asks the kernel to kill it when the worker dies, so a killed
-worker never leaves a child writing rows for a job that runs again elsewhere.
+Linux only: the child sets PR_SET_PDEATHSIG, so the kernel kills it when the worker dies
+and a killed worker never leaves a child writing rows for a job that runs again elsewhere.
 """
 
 import ctypes
@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
+from pathlib import Path
 
 from django.db import connections
 
@@ -37,7 +38,7 @@ POLL_SECONDS = 0.25
 # A child that reports nothing for this long is stuck: a chunk of 5,000 rows takes about a
 # second on a busy 2-core machine (measured with the import benchmark's files).
 SILENT_LIMIT_SECONDS = 300
-# Signals that Celery's pool process handles; the child ends on them the default way.
+# Signals that Celery's pool process handles. The child restores their default action.
 RESET_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1)
 
 # Database connections that the child inherited from the worker. The child never uses,
@@ -87,7 +88,7 @@ class SecondValidator:
             # child would then wait for forever. The child opens its own database
             # connection and logs through logging, whose handler locks Python renews in a
             # forked child. NOTE: a lock of an output stream that the heartbeat thread held
-            # at that moment would still stop the child; wait() ends such a child after
+            # at that moment would still stop the child. wait() ends such a child after
             # SILENT_LIMIT_SECONDS.
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
@@ -98,8 +99,8 @@ class SecondValidator:
         logger.info("import.second_validator_started pid=%s", pid)
         return cls(pid, receiver)
 
-    def poll(self, on_file: Callable[[str], None], timeout: float = 0) -> None:
-        """Handle the child's reports; raise what the child raised, if it failed."""
+    def poll(self, on_file: Callable[[Path], None], timeout: float = 0) -> None:
+        """Handle the child's reports, and raise the child's error if it failed."""
         while not self.finished and self.receiver.poll(timeout):
             timeout = 0
             self.reported_at = time.monotonic()
@@ -108,7 +109,8 @@ class SecondValidator:
             except EOFError:
                 self._reap()
                 raise SecondValidatorFailed(
-                    f"The second validating process (pid {self.pid}) ended without a result."
+                    f"The second validating process (pid {self.pid}) exited without a result; "
+                    "the worker log shows why."
                 ) from None
             if kind == "file":
                 on_file(payload)
@@ -122,7 +124,7 @@ class SecondValidator:
                 self._reap()
                 raise _error_rebuild(payload)
 
-    def wait(self, on_file: Callable[[str], None], on_progress: Callable[[], None]) -> None:
+    def wait(self, on_file: Callable[[Path], None], on_progress: Callable[[], None]) -> None:
         """Handle reports until the child is done, calling ``on_progress`` between them."""
         while not self.finished:
             if time.monotonic() - self.reported_at > SILENT_LIMIT_SECONDS:
@@ -148,7 +150,7 @@ class SecondValidator:
             try:
                 os.waitpid(self.pid, 0)
             except ChildProcessError:
-                # The process ignores SIGCHLD, so the kernel reaped the child already.
+                # The worker ignores SIGCHLD, so the kernel has reaped the child already.
                 pass
             self.pid = 0
 

@@ -155,7 +155,7 @@ class KindHandler:
         return columns
 
     def rows_observed(self) -> None:
-        """Called after observe() has seen every row of the file."""
+        """Finish observing, after observe() has seen every row of the file."""
 
     def formats_decide(self) -> None:
         """Fix the file's decimal separator and date order; raises ImportFileError on conflict."""

@@ -81,7 +81,7 @@ class StockHandler(KindHandler):
         super().__init__(job)
         self.stores: StoreDirectory | None = None
         # A serial listed twice is rejected. Parsing records the first row of each serial
-        # in serials_listed, and seen_serials holds those of the chunk being validated,
+        # in serials_listed, and seen_serials contains those of the chunk being validated,
         # so validating a chunk needs no chunk before it.
         self.serials_listed = SerialsListed(staging_dir(job) / "serials.sqlite3")
         self.seen_serials: dict[str, int] = {}
@@ -713,8 +713,8 @@ def _rows_with_problems(
 def _serial_listed_as(value: object) -> str | None:
     """Return the serial a cell parses to, for finding serials listed twice; None for none.
 
-    Text of only letters and digits parses to itself or fails on every row that holds
-    it, so it is recorded without parsing; other cells go through serial_parse().
+    Text of only letters and digits parses to itself, or fails on every row that
+    contains it, so it is recorded without parsing. Other cells go through serial_parse().
     """
     if type(value) is str:
         value = value.strip()
