@@ -6,6 +6,7 @@ forms.
 """
 
 from django import forms
+from django.forms.renderers import Jinja2
 from django.utils import timezone
 
 from inventory.errors import InventoryErrorCode
@@ -16,6 +17,18 @@ from ops_portal.errors import DomainError
 
 ITEM_MAX_LENGTH = 64
 QUANTITY_MAX = 100_000
+
+# Home renders all five forms on every view. Django ships its field and widget templates
+# for Jinja2 as well, with the same markup, and Jinja2 renders them several times faster
+# than the Django engine, which runs an include for each option of a select. The admin
+# keeps the default renderer: its widgets have Django templates only.
+ACTION_FORM_RENDERER = Jinja2()
+
+
+class ActionForm(forms.Form):
+    """A form of Home's quick actions, rendered by ACTION_FORM_RENDERER."""
+
+    default_renderer = ACTION_FORM_RENDERER
 
 
 class StoreChoiceField(forms.ChoiceField):
@@ -99,7 +112,7 @@ def _quantity_field() -> forms.IntegerField:
     )
 
 
-class TransferForm(_LineFormMixin, forms.Form):
+class TransferForm(_LineFormMixin, ActionForm):
     """New Transfer: one line sent from one of the user's stores to another active store."""
 
     def __init__(self, *args, from_stores: list[Store], to_stores: list[Store], **kwargs) -> None:
@@ -121,7 +134,7 @@ class TransferForm(_LineFormMixin, forms.Form):
         return cleaned_data
 
 
-class SaleForm(_LineFormMixin, forms.Form):
+class SaleForm(_LineFormMixin, ActionForm):
     """Quick Sale: one serial, or a SKU and quantity, at one of the user's stores."""
 
     def __init__(self, *args, stores: list[Store], **kwargs) -> None:
@@ -159,7 +172,7 @@ class SaleForm(_LineFormMixin, forms.Form):
         return cleaned_data
 
 
-class SettlementForm(forms.Form):
+class SettlementForm(ActionForm):
     """Record Settlement: the amount counted per payment method for a store and day.
 
     Amounts stay text here because the settlement service parses them (it also accepts
@@ -201,7 +214,7 @@ class SettlementForm(forms.Form):
         }
 
 
-class LookupForm(forms.Form):
+class LookupForm(ActionForm):
     """Find Price and Find Stock: one SKU, barcode or serial."""
 
     q = ItemField(error_messages={"required": "Enter or scan a SKU, barcode or serial to look up."})
