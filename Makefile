@@ -85,13 +85,21 @@ bench-admin: install
 # end through a Celery worker on MariaDB, with raw LOAD DATA of the same rows beside them,
 # written to docs/benchmarks/imports.md. It creates and migrates its own database
 # (BENCH_DB) and empties its stock tables before each run. BENCH_ARGS passes options,
-# for example BENCH_ARGS="--skip-large".
+# for example BENCH_ARGS="--skip-large". BENCH_SERVER=deployment (the default) runs it on
+# a MariaDB server of its own with docs/deployment.md's settings (scripts/bench-mariadb,
+# port BENCH_MARIADB_PORT); BENCH_SERVER=shared runs it on the server at 127.0.0.1:3306
+# with that server's settings.
 BENCH_DB ?= ops_portal_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
+BENCH_SERVER ?= deployment
+BENCH_MARIADB_PORT ?= 3307
+BENCH_PORT = $(if $(filter shared,$(BENCH_SERVER)),3306,$(BENCH_MARIADB_PORT))
 .PHONY: bench-import
 bench-import: install
-	mysql -uroot -h127.0.0.1 -e "CREATE DATABASE IF NOT EXISTS \`$(BENCH_DB)\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-	export DATABASE_URL=mysql://root@127.0.0.1:3306/$(BENCH_DB) REDIS_URL=$(BENCH_REDIS_URL) \
+	@case "$(BENCH_SERVER)" in deployment|shared) ;; *) echo "BENCH_SERVER is deployment or shared, not '$(BENCH_SERVER)'." >&2; exit 2;; esac
+	if [ "$(BENCH_SERVER)" = deployment ]; then BENCH_MARIADB_PORT=$(BENCH_MARIADB_PORT) scripts/bench-mariadb; fi
+	mysql -uroot -h127.0.0.1 -P$(BENCH_PORT) -e "CREATE DATABASE IF NOT EXISTS \`$(BENCH_DB)\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+	export DATABASE_URL=mysql://root@127.0.0.1:$(BENCH_PORT)/$(BENCH_DB) REDIS_URL=$(BENCH_REDIS_URL) \
 	  DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(openssl rand -hex 40)} && \
 	  $(PY) manage.py migrate --noinput && \
 	  timeout 7200 $(PY) manage.py bench_imports $(BENCH_ARGS)

@@ -394,8 +394,9 @@ def _report(results: list[FileResult], options: dict, notes: str) -> str:
         f"Written by `manage.py bench_imports` on {timezone.now():%Y-%m-%d %H:%M} UTC. Command: "
         "`make bench-import`, which runs `manage.py bench_imports` with "
         f"`--repeat {options['repeat']} --large-repeat {options['large_repeat']}` on the "
-        f"`{connection.settings_dict['NAME']}` MariaDB database through a Celery worker "
-        "(`-c 1`, Redis broker).",
+        f"`{connection.settings_dict['NAME']}` database of the server at "
+        f"{connection.settings_dict['HOST']}:{connection.settings_dict['PORT'] or 3306} "
+        "through a Celery worker (`-c 1`, Redis broker).",
         "",
         f"Machine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
         f"{platform.platform()}, Python {platform.python_version()}, Django {django.get_version()}, "
@@ -482,8 +483,19 @@ def _targets(results: list[FileResult]) -> list[str]:
 
 
 def _server_version() -> str:
-    """Return the server's version and buffer pool size, which bounds how much of the tables stays in memory."""
+    """Return the server's version and the settings that bound the finalizing phase.
+
+    The buffer pool bounds how much of the tables stays in memory, and in AUTO-INC lock
+    mode 1 the two connections that finalize a count take turns inserting.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT VERSION(), @@innodb_buffer_pool_size")
-        version, buffer_pool = cursor.fetchone()
-    return f"server {version} with innodb_buffer_pool_size {int(buffer_pool) / 2**20:,.0f} MiB"
+        cursor.execute(
+            "SELECT VERSION(), @@innodb_buffer_pool_size, @@innodb_autoinc_lock_mode, "
+            "@@innodb_log_file_size"
+        )
+        version, buffer_pool, autoinc_lock_mode, log_file = cursor.fetchone()
+    return (
+        f"server {version} with innodb_buffer_pool_size {int(buffer_pool) / 2**20:,.0f} MiB, "
+        f"innodb_autoinc_lock_mode {autoinc_lock_mode} and innodb_log_file_size "
+        f"{int(log_file) / 2**20:,.0f} MiB"
+    )
