@@ -15,13 +15,15 @@ from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.db.models import Count, F, IntegerField, Max, Q, Sum
+from django.db.models import Count, F, IntegerField, Q, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from imports.models import RUNNING_STATUSES, ImportJob
 from inventory.access import store_ids_for_user
 from inventory.models import (
+    MovementKind,
     Product,
     Sale,
     SaleLine,
@@ -38,6 +40,9 @@ from settlements.services import business_day_bounds
 UNCATEGORISED = "Uncategorised"
 # How long a cached read of a store's stock levels lives at most; see _stock_cached.
 STOCK_CACHE_SECONDS = 300
+# While a stock import changes a store, a read of its stock levels made at most this many
+# seconds ago is reused; see _stock_cached.
+IMPORT_REUSE_SECONDS = 30
 # A cache that is down (Redis stopped, a full disk under the file cache) costs Home only
 # the cached reads, which it then makes each time.
 CACHE_ERRORS = (RedisError, OSError)
@@ -274,27 +279,52 @@ def _stock_cached(store: Store, name: str, read: Callable[[], T]) -> T:
     """Return a cached read of the store's stock levels, or read and cache it.
 
     Every change of stock writes a ledger row, so the key contains the time of the store's
-    newest StockMovement (an index-only MAX on movement_store_created_idx) and changes with
-    each sale, transfer or import. The store's creation time in the key keeps a reused
-    store id from reading another store's entry.
+    newest StockMovement (read from movement_store_created_idx) and changes with each sale,
+    transfer or import. The store's creation time in the key keeps a reused store id from
+    reading another store's entry.
+
+    A running stock import writes ledger rows chunk by chunk, which would make nearly every
+    view during it scan the store's levels again. While the newest ledger row belongs to
+    a running import, a read made at most IMPORT_REUSE_SECONDS ago is returned instead.
+    A sale, transfer or correction at the store writes a newer row of its own, so it still
+    shows at once, and the import's last chunk shows once the job is finished.
     NOTE: changes that write no ledger row (a product's threshold or category edited, a
     bulk load) show after STOCK_CACHE_SECONDS at the latest.
     """
-    newest = StockMovement.objects.filter(store=store).aggregate(newest=Max("created_at"))["newest"]
-    version = f"{store.created_at.timestamp():.6f}:{newest.timestamp() if newest else 0:.6f}"
-    key = f"home.overview:{name}:{store.pk}:{version}"
+    newest = (
+        StockMovement.objects.filter(store=store)
+        .order_by("-created_at")
+        .values_list("created_at", "kind", "import_job_id")
+        .first()
+    )
+    newest_at, kind, job_id = newest or (None, "", None)
+    prefix = f"home.overview:{name}:{store.pk}:{store.created_at.timestamp():.6f}"
+    key = f"{prefix}:{newest_at.timestamp() if newest_at else 0:.6f}"
+    recent_key = f"{prefix}:recent"
     try:
-        value = cache.get(key)
+        found = cache.get_many([key, recent_key])
     except CACHE_ERRORS:
         _cache_fault_log()
         return read()
-    if value is None:
-        value = read()
-        try:
-            cache.set(key, value, STOCK_CACHE_SECONDS)
-        except CACHE_ERRORS:
-            _cache_fault_log()
+    if key in found:
+        return found[key]
+    if recent_key in found and kind == MovementKind.IMPORT_ADJUSTMENT:
+        read_at, value = found[recent_key]
+        if time.time() - read_at < IMPORT_REUSE_SECONDS and _import_running(job_id):
+            return value
+
+    value = read()
+    try:
+        cache.set_many({key: value, recent_key: (time.time(), value)}, STOCK_CACHE_SECONDS)
+    except CACHE_ERRORS:
+        _cache_fault_log()
     return value
+
+
+def _import_running(job_id: int | None) -> bool:
+    return job_id is not None and ImportJob.objects.filter(
+        pk=job_id, status__in=RUNNING_STATUSES
+    ).exists()
 
 
 def _cache_fault_log() -> None:

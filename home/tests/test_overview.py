@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from home.selectors import overview
 from home.selectors.overview import (
     OverviewError,
     business_date_parse,
@@ -14,7 +15,9 @@ from home.selectors.overview import (
     stock_by_category_for_store,
 )
 from home.tests.overview_data import store_day_build
-from inventory.models import Product, StockLevel
+from imports.models import ImportJob, ImportStatus
+from imports.tests.factories import ImportJobFactory
+from inventory.models import MovementKind, Product, StockBucket, StockLevel, StockMovement, Store
 from inventory.services.sales import SaleLineIn, sale_record
 from inventory.tests.factories import StoreFactory, staff_user
 
@@ -93,6 +96,73 @@ def test_stock_by_category_is_cached_until_stock_changes(day, django_assert_num_
 
     assert cached.total.on_hand == 43
     assert fresh.total.on_hand == 41
+
+
+def import_adds_cables(store: Store, job: ImportJob, *, row: int, units: int) -> None:
+    """Add units of CBL-1 at the store as a stock import's finalizing does, with its ledger row."""
+    level = StockLevel.objects.get(store=store, product__sku="CBL-1")
+    StockMovement.objects.create(
+        store=store, product=level.product, kind=MovementKind.IMPORT_ADJUSTMENT,
+        bucket=StockBucket.ON_HAND, quantity=units, before=level.on_hand,
+        after=level.on_hand + units, import_job_id=job.pk, import_row=row,
+    )
+    StockLevel.objects.filter(pk=level.pk).update(on_hand=level.on_hand + units)
+
+
+def test_stock_read_reused_while_import_runs(day):
+    stock_by_category_for_store(store=day.here)
+    job = ImportJobFactory(status=ImportStatus.FINALIZING, stores=[day.here])
+
+    import_adds_cables(day.here, job, row=2, units=10)
+    during = stock_by_category_for_store(store=day.here)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.DONE)
+    finished = stock_by_category_for_store(store=day.here)
+
+    assert during.total.on_hand == 43
+    assert finished.total.on_hand == 53
+
+
+def test_sale_during_import_shows_at_once(day):
+    stock_by_category_for_store(store=day.here)
+    job = ImportJobFactory(status=ImportStatus.FINALIZING, stores=[day.here])
+
+    import_adds_cables(day.here, job, row=2, units=10)
+    sale_record(
+        actor=day.staff, store=day.here, lines=[SaleLineIn(sku="CBL-1", quantity=2)],
+        payment_method="cash",
+    )
+    after_sale = stock_by_category_for_store(store=day.here)
+    import_adds_cables(day.here, job, row=3, units=5)
+    after_next_chunk = stock_by_category_for_store(store=day.here)
+
+    assert after_sale.total.on_hand == 51
+    assert after_next_chunk.total.on_hand == 51
+
+
+def test_stock_read_during_import_expires(day, monkeypatch):
+    stock_by_category_for_store(store=day.here)
+    job = ImportJobFactory(status=ImportStatus.FINALIZING, stores=[day.here])
+    monkeypatch.setattr(overview, "IMPORT_REUSE_SECONDS", 0)
+
+    import_adds_cables(day.here, job, row=2, units=10)
+    during = stock_by_category_for_store(store=day.here)
+
+    assert during.total.on_hand == 53
+
+
+def test_low_stock_reused_while_import_runs(day):
+    low_before = low_stock_for_store(store=day.here, user=day.staff, limit=8)
+    job = ImportJobFactory(status=ImportStatus.FINALIZING, stores=[day.here])
+
+    StockLevel.objects.filter(store=day.here, product__sku="CHG-1").update(on_hand=20)
+    import_adds_cables(day.here, job, row=2, units=10)
+    low_during = low_stock_for_store(store=day.here, user=day.staff, limit=8)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED)
+    low_finished = low_stock_for_store(store=day.here, user=day.staff, limit=8)
+
+    assert [row.sku for row in low_before] == ["CHG-1", "CASE-1"]
+    assert [row.sku for row in low_during] == ["CHG-1", "CASE-1"]
+    assert [row.sku for row in low_finished] == ["CASE-1"]
 
 
 def test_stock_by_category_names_blank_category(day):
