@@ -285,9 +285,9 @@ def _stock_cached(store: Store, name: str, read: Callable[[], T]) -> T:
 
     A running stock import writes ledger rows chunk by chunk, which would make nearly every
     view during it scan the store's levels again. While the newest ledger row belongs to
-    a running import, a read made at most IMPORT_REUSE_SECONDS ago is returned instead.
-    A sale, transfer or correction at the store writes a newer row of its own, so it still
-    shows at once, and the import's last chunk shows once the job is finished.
+    a running import, a read made at most IMPORT_REUSE_SECONDS ago is returned instead,
+    unless the store's ledger gained a row of another kind (a sale, transfer or
+    correction) after that read. The import's last chunk shows once its job has finished.
     NOTE: changes that write no ledger row (a product's threshold or category edited, a
     bulk load) show after STOCK_CACHE_SECONDS at the latest.
     """
@@ -309,13 +309,19 @@ def _stock_cached(store: Store, name: str, read: Callable[[], T]) -> T:
     if key in found:
         return found[key]
     if recent_key in found and kind == MovementKind.IMPORT_ADJUSTMENT:
-        read_at, value = found[recent_key]
-        if time.time() - read_at < IMPORT_REUSE_SECONDS and _import_running(job_id):
+        read_at, newest_at_read, value = found[recent_key]
+        if (
+            time.time() - read_at < IMPORT_REUSE_SECONDS
+            and _import_running(job_id)
+            and not _changes_besides_imports(store, after=newest_at_read)
+        ):
             return value
 
     value = read()
     try:
-        cache.set_many({key: value, recent_key: (time.time(), value)}, STOCK_CACHE_SECONDS)
+        cache.set_many(
+            {key: value, recent_key: (time.time(), newest_at, value)}, STOCK_CACHE_SECONDS
+        )
     except CACHE_ERRORS:
         _cache_fault_log()
     return value
@@ -325,6 +331,17 @@ def _import_running(job_id: int | None) -> bool:
     return job_id is not None and ImportJob.objects.filter(
         pk=job_id, status__in=RUNNING_STATUSES
     ).exists()
+
+
+def _changes_besides_imports(store: Store, *, after: datetime.datetime | None) -> bool:
+    """Return whether the store's ledger has a row after ``after`` that no import wrote.
+
+    The range reads only movement_store_created_idx, which contains the kind.
+    """
+    rows = StockMovement.objects.filter(store=store).exclude(kind=MovementKind.IMPORT_ADJUSTMENT)
+    if after is not None:
+        rows = rows.filter(created_at__gt=after)
+    return rows.exists()
 
 
 def _cache_fault_log() -> None:

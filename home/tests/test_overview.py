@@ -139,6 +139,21 @@ def test_sale_during_import_shows_at_once(day):
     assert after_next_chunk.total.on_hand == 51
 
 
+def test_sale_between_import_chunks_shows(day):
+    stock_by_category_for_store(store=day.here)
+    job = ImportJobFactory(status=ImportStatus.FINALIZING, stores=[day.here])
+
+    import_adds_cables(day.here, job, row=2, units=10)
+    sale_record(
+        actor=day.staff, store=day.here, lines=[SaleLineIn(sku="CBL-1", quantity=2)],
+        payment_method="cash",
+    )
+    import_adds_cables(day.here, job, row=3, units=5)
+    after_next_chunk = stock_by_category_for_store(store=day.here)
+
+    assert after_next_chunk.total.on_hand == 56
+
+
 def test_stock_read_during_import_expires(day, monkeypatch):
     stock_by_category_for_store(store=day.here)
     job = ImportJobFactory(status=ImportStatus.FINALIZING, stores=[day.here])
