@@ -290,7 +290,11 @@ class KindHandler:
         self.counters[name] = self.counters.get(name, 0) + amount
 
     def summary(self) -> dict:
-        """Return what the job's summary shows about this run."""
+        """Return what the job's summary shows about this run.
+
+        NOTE: the counters start from zero in a run that resumes from a finalize
+        checkpoint, so a resumed job's summary counts only the chunks applied after it.
+        """
         data: dict = {"notes": list(self.notes), **self.counters}
         if self.match is not None:
             data["ignored_columns"] = list(self.match.ignored)

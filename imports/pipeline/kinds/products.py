@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Max
 
 from imports.models import ImportKind, StagedProduct
 from imports.pipeline.kinds.base import ChunkResult, KindHandler, RowErrors
@@ -58,30 +58,44 @@ class ProductsHandler(KindHandler):
                        f"Low-stock threshold {values['threshold']} is negative. Enter zero or more.")
         return values
 
-    def _last_rows(self):
-        """Return the staged rows that are the last of their SKU in the file."""
-        later = StagedProduct.objects.filter(
-            job=self.job, sku=OuterRef("sku"), row_number__gt=OuterRef("row_number")
+    def _skus_last_rows(self, *, after: str | None) -> list[tuple[str, int]]:
+        """Return up to FINALIZE_CHUNK SKUs after ``after`` in order, each with its last row.
+
+        The groups come from the (job, sku, row_number) index in its order, so a chunk reads
+        only its own SKUs' entries. Asking each row whether a later row has its SKU instead
+        took most of finalizing a 200,000-row file with 4,000 SKUs.
+        """
+        staged = StagedProduct.objects.filter(job=self.job)
+        if after is not None:
+            staged = staged.filter(sku__gt=after)
+        return list(
+            staged.values("sku").annotate(last_row=Max("row_number")).order_by("sku")
+            .values_list("sku", "last_row")[:FINALIZE_CHUNK]
         )
-        return StagedProduct.objects.filter(job=self.job).exclude(Exists(later))
 
     def finalize_total(self) -> int:
-        return self._last_rows().count()
+        return StagedProduct.objects.filter(job=self.job).values("sku").distinct().count()
 
     def finalize(self, *, reporter: ProgressReporter, cancel_check: Callable[[], None]) -> None:
-        after = int((self.job.checkpoint or {}).get("row_after") or 0)
-        done = self._last_rows().filter(row_number__lte=after).count()
-        while rows := list(
-            self._last_rows().filter(row_number__gt=after).order_by("row_number")[:FINALIZE_CHUNK]
-        ):
-            self._chunk_apply(rows)
-            after = rows[-1].row_number
-            done += len(rows)
+        after = (self.job.checkpoint or {}).get("sku_after")
+        done = 0
+        if after is not None:
+            done = (
+                StagedProduct.objects.filter(job=self.job, sku__lte=after)
+                .values("sku").distinct().count()
+            )
+        while last_rows := self._skus_last_rows(after=after):
+            rows = list(StagedProduct.objects.filter(
+                job=self.job, row_number__in=[row_number for _sku, row_number in last_rows]
+            ))
+            after = last_rows[-1][0]
+            self._chunk_apply(rows, sku_after=after)
+            done += len(last_rows)
             reporter.advance(done)
             cancel_check()
         reporter.advance(done, force=True)
 
-    def _chunk_apply(self, rows: list[StagedProduct]) -> None:
+    def _chunk_apply(self, rows: list[StagedProduct], *, sku_after: str) -> None:
         latest = {row.sku: row for row in rows}
         with transaction.atomic():
             existing = {
@@ -109,7 +123,7 @@ class ProductsHandler(KindHandler):
                 Product.objects.bulk_update(
                     updated, ["name", "category", "is_serialized", "barcode", "low_stock_threshold"]
                 )
-            self.job.checkpoint = {**(self.job.checkpoint or {}), "row_after": rows[-1].row_number}
+            self.job.checkpoint = {**(self.job.checkpoint or {}), "sku_after": sku_after}
             type(self.job).objects.filter(pk=self.job.pk).update(checkpoint=self.job.checkpoint)
         self.count("products_created", len(created))
         self.count("products_updated", len(updated))
