@@ -23,10 +23,10 @@ from django.db.models.constants import OnConflict
 from inventory.models import SerialUnit, StockLevel, StockMovement
 
 # Columns of the ledger rows that movements_insert() takes, in tuple order. The other
-# columns (serial unit, sale, transfer) stay NULL for import adjustments.
+# columns (sale, transfer) stay NULL for import adjustments.
 MOVEMENT_COLUMNS = (
     "store_id", "product_id", "kind", "bucket", "quantity", "before", "after", "actor_id",
-    "import_job_id", "import_row", "note", "created_at",
+    "import_job_id", "import_row", "note", "created_at", "serial_unit_id",
 )
 UNIT_COLUMNS = ("serial", "product_id", "store_id", "status", "cost", "received_at", "updated_at")
 

@@ -222,13 +222,15 @@ def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
             if loader is not None:
                 loader.close()
         _cancel_check(job)
+        # The summary keeps what validation counted, for a run that resumes in finalizing.
         job.checkpoint = {"phase": ImportStatus.FINALIZING}
-        ImportJob.objects.filter(pk=job.pk).update(checkpoint=job.checkpoint)
+        job.summary = {**job.summary, **handler.summary()}
+        ImportJob.objects.filter(pk=job.pk).update(checkpoint=job.checkpoint, summary=job.summary)
 
     total = handler.finalize_total()
     reporter.phase_start(ImportStatus.FINALIZING, total=total)
     handler.finalize(reporter=reporter, cancel_check=lambda: _cancel_check(job))
-    job.summary = {**job.summary, **handler.summary()}
+    job.summary = {**job.summary, **handler.counters, **handler.finalize_counts()}
     reporter.finish(ImportStatus.DONE, summary=job.summary)
     logger.info(
         "import.done task_id=%s rows_ok=%s rows_bad=%s", job.task_id, job.rows_ok, job.rows_bad

@@ -24,9 +24,14 @@ ROWS = (
 )
 
 
-def _products_file(tmp_path):
+def _products_file(tmp_path, *, alias_column: bool = False):
+    """Write ROWS to a file, with an 'article' column that the summary notes if ``alias_column``."""
+    text = ROWS
+    if alias_column:
+        text = "".join(line + (",article\n" if number == 0 else ",A\n")
+                       for number, line in enumerate(ROWS.splitlines()))
     path = tmp_path / "products.csv"
-    path.write_text(ROWS)
+    path.write_text(text)
     return path
 
 
@@ -64,9 +69,18 @@ def test_resume_skips_applied_skus(tmp_path, monkeypatch):
 
     monkeypatch.setattr(products.ProductsHandler, "_chunk_apply", apply_losing_connection_once)
 
-    job = import_run(_products_file(tmp_path), kind="products", user=back_office_user())
+    job = import_run(
+        _products_file(tmp_path, alias_column=True), kind="products", user=back_office_user()
+    )
 
     assert job.status == ImportStatus.DONE
     assert chunks == [["ACC-1", "BAT-1"], ["MID-1", "ZED-1"], ["MID-1", "ZED-1"]]
     assert _names() == {"ACC-1": "Case", "BAT-1": "Battery pack", "MID-1": "Cable", "ZED-1": "Zed"}
     assert job.rows_done == 4
+    # The counts of the chunk before the lost connection, and of validation, are kept.
+    assert job.summary["products_created"] == 4
+    assert job.summary["products_updated"] == 0
+    assert job.summary["rows_repeating_sku"] == 3
+    assert job.summary["notes"] == [
+        "Column C ('article') was not imported as sku because column A is named sku."
+    ]

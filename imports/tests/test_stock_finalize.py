@@ -168,9 +168,10 @@ def test_count_moves_existing_unit_and_sets_levels(tmp_path):
     assert StockLevel.objects.get(store=old_store, product=accessory).on_hand == 9
     changes = sorted(
         StockMovement.objects.filter(kind=MovementKind.IMPORT_ADJUSTMENT)
-        .values_list("store__code", "quantity", "before", "after", "import_row")
+        .values_list("store__code", "serial_unit__serial", "quantity", "before", "after",
+                     "import_row")
     )
-    assert changes == [("S001", -1, 1, 0, 2), ("S002", 1, 0, 1, 2)]
+    assert changes == [("S001", IMEI_1, -1, 1, 0, 2), ("S002", IMEI_1, 1, 0, 1, 2)]
 
 
 def test_serial_ledger_follows_row_order(tmp_path):
@@ -190,13 +191,14 @@ def test_serial_ledger_follows_row_order(tmp_path):
     assert job.status == ImportStatus.DONE
     ledger = list(
         StockMovement.objects.order_by("import_row", "quantity")
-        .values_list("store__code", "quantity", "before", "after", "import_row")
+        .values_list("store__code", "serial_unit__serial", "quantity", "before", "after",
+                     "import_row")
     )
     assert ledger == [
-        ("S002", 1, 0, 1, 2),
-        ("S001", 1, 1, 2, 3),
-        ("S001", -1, 2, 1, 4),
-        ("S002", 1, 1, 2, 4),
+        ("S002", IMEI_2, 1, 0, 1, 2),
+        ("S001", imei_3, 1, 1, 2, 3),
+        ("S001", IMEI_1, -1, 2, 1, 4),
+        ("S002", IMEI_1, 1, 1, 2, 4),
     ]
     assert StockLevel.objects.get(store=old_store, product=phone).on_hand == 1
     assert StockLevel.objects.get(store=new_store, product=phone).on_hand == 2
@@ -227,9 +229,10 @@ def test_unit_sold_meanwhile_reported(tmp_path, monkeypatch):
     unit.refresh_from_db()
     assert unit.status == SerialStatus.SOLD
     assert StockLevel.objects.get(store=store, product=phone).on_hand == 1
-    assert list(StockMovement.objects.values_list("quantity", "before", "after", "import_row")) == [
-        (1, 0, 1, 3)
-    ]
+    assert list(
+        StockMovement.objects.values_list("serial_unit__serial", "quantity", "before", "after",
+                                          "import_row")
+    ) == [(IMEI_2, 1, 0, 1, 3)]
 
 
 def test_unit_leaving_empty_level_clamped(tmp_path):

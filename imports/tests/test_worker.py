@@ -58,6 +58,8 @@ class StockCount:
     on_hand: dict[tuple[str, str], int]
     units: set[tuple[str, str, str]]
     ledger_rows: int
+    # The counts the job's summary shows once the count is done.
+    summary_counts: dict[str, int]
 
 
 def _stock_count_build() -> StockCount:
@@ -92,6 +94,11 @@ def _stock_count_build() -> StockCount:
         on_hand=dict(on_hand),
         units=units,
         ledger_rows=len(plain_pairs) + len(units),
+        summary_counts={
+            "levels_changed": len(plain_pairs),
+            "lines_combined": plain - len(plain_pairs),
+            "units_imported": len(units),
+        },
     )
 
 
@@ -201,6 +208,9 @@ def _assert_clean_result(job: ImportJob, stock_count: StockCount) -> None:
     assert state["other_ledger_rows"] == 0
     assert state["duplicate_ledger_keys"] == 0
     assert state["row_errors"] == 0
+    assert {name: job.summary.get(name) for name in stock_count.summary_counts} == (
+        stock_count.summary_counts
+    )
     assert _staged_rows_after_cleanup(job) == 0
 
 

@@ -1,6 +1,6 @@
 """The base of every import kind: column binding, format detection and row error collection."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -21,6 +21,8 @@ MAX_REMEMBERED_VALUES = 20_000
 # Amount columns hold 12 digits with 2 decimals.
 MAX_AMOUNT = Decimal("10000000000")
 CENT = Decimal("0.01")
+# The checkpoint key of the finalize counts that committed with the chunks before it.
+COUNTS_KEY = "counts"
 
 
 # The outcome of an empty or missing cell, as parse() and column_parse() tell it apart
@@ -289,12 +291,35 @@ class KindHandler:
     def count(self, name: str, amount: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + amount
 
-    def summary(self) -> dict:
-        """Return what the job's summary shows about this run.
+    def checkpoint_save(self, counts: Mapping[str, int] | None = None, **values) -> None:
+        """Merge ``values`` and a finalize chunk's ``counts`` into the job's checkpoint.
 
-        NOTE: the counters start from zero in a run that resumes from a finalize
-        checkpoint, so a resumed job's summary counts only the chunks applied after it.
+        Call it inside the chunk's transaction, after the chunk's writes: the checkpoint
+        and the counts then commit with the chunk or not at all, so the counts of a job
+        that resumed from its checkpoint add up to those of a run without the resume.
+        The job row is read under its lock, so two writers that run at once (a stock
+        count's plain pairs and serial rows) each keep the other's keys and counts.
         """
+        stored = (
+            ImportJob.objects.select_for_update().filter(pk=self.job.pk)
+            .values_list("checkpoint", flat=True).get()
+        )
+        checkpoint = {**(stored or {}), **values}
+        if counts:
+            totals = dict(checkpoint.get(COUNTS_KEY) or {})
+            for name, amount in counts.items():
+                totals[name] = totals.get(name, 0) + amount
+            checkpoint[COUNTS_KEY] = totals
+        self.job.checkpoint = checkpoint
+        ImportJob.objects.filter(pk=self.job.pk).update(checkpoint=checkpoint)
+
+    def finalize_counts(self) -> dict[str, int]:
+        """Return the counts that the finalize chunks committed with the job's checkpoint."""
+        stored = ImportJob.objects.filter(pk=self.job.pk).values_list("checkpoint", flat=True).get()
+        return dict((stored or {}).get(COUNTS_KEY) or {})
+
+    def summary(self) -> dict:
+        """Return what parsing and validation learned about the file, with this run's counters."""
         data: dict = {"notes": list(self.notes), **self.counters}
         if self.match is not None:
             data["ignored_columns"] = list(self.match.ignored)

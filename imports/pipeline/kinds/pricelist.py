@@ -5,6 +5,7 @@ are upserted by SKU, and a later row of the same SKU wins over an earlier one.
 """
 
 import datetime
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from imports.errors import ImportJobFailed
-from imports.models import ImportJob, ImportKind, StagedPrice
+from imports.models import ImportKind, StagedPrice
 from imports.pipeline.kinds.base import ChunkResult, KindHandler, RowErrors
 from imports.pipeline.kinds.lookups import StoreDirectory, products_by_sku
 from imports.pipeline.progress import ProgressReporter
@@ -138,12 +139,13 @@ class PriceListHandler(KindHandler):
 
     def _chunk_apply(self, rows: list[StagedPrice]) -> None:
         priority = self.job.options.get("priority")
+        counts: Counter[str] = Counter()
         with transaction.atomic():
             lists: dict[tuple, PriceList] = {}
             for row in rows:
                 key = (row.price_list_name, row.store_id, row.valid_from)
                 if key not in lists:
-                    lists[key] = self._price_list_upsert(row, priority)
+                    lists[key] = self._price_list_upsert(row, priority, counts)
             latest: dict[tuple[int, int], StagedPrice] = {}
             for row in rows:
                 price_list = lists[(row.price_list_name, row.store_id, row.valid_from)]
@@ -172,12 +174,11 @@ class PriceListHandler(KindHandler):
             PriceListEntry.objects.bulk_create(created)
             if updated:
                 PriceListEntry.objects.bulk_update(updated, ["price", "discount_percent", "source"])
-            self.job.checkpoint = {**(self.job.checkpoint or {}), "row_after": rows[-1].row_number}
-            ImportJob.objects.filter(pk=self.job.pk).update(checkpoint=self.job.checkpoint)
-        self.count("entries_created", len(created))
-        self.count("entries_updated", len(updated))
+            counts.update(entries_created=len(created), entries_updated=len(updated))
+            self.checkpoint_save(counts, row_after=rows[-1].row_number)
 
-    def _price_list_upsert(self, row: StagedPrice, priority: int | None) -> PriceList:
+    def _price_list_upsert(self, row: StagedPrice, priority: int | None,
+                           counts: Counter[str]) -> PriceList:
         """Get or create the row's list; an explicit priority option also updates it."""
         price_list, created = PriceList.objects.select_for_update().get_or_create(
             name=row.price_list_name, store_id=row.store_id, valid_from=row.valid_from,
@@ -193,5 +194,5 @@ class PriceListHandler(KindHandler):
                 setattr(price_list, name, wanted[name])
             price_list.save(update_fields=changed)
         if created:
-            self.count("price_lists_created")
+            counts["price_lists_created"] += 1
         return price_list

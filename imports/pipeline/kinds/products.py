@@ -1,5 +1,6 @@
 """Product imports: upsert by SKU. The last row of a SKU in the file wins over earlier ones."""
 
+from collections import Counter
 from collections.abc import Callable
 
 from django.db import transaction
@@ -107,6 +108,7 @@ class ProductsHandler(KindHandler):
                 .values_list("product__sku", flat=True)
             )
             created, updated = [], []
+            counts: Counter[str] = Counter()
             for sku, row in latest.items():
                 product = existing.get(sku)
                 if product is None:
@@ -116,19 +118,18 @@ class ProductsHandler(KindHandler):
                         low_stock_threshold=row.low_stock_threshold or 0,
                     ))
                     continue
-                if self._product_update(product, row, stocked):
+                if self._product_update(product, row, stocked, counts):
                     updated.append(product)
             Product.objects.bulk_create(created)
             if updated:
                 Product.objects.bulk_update(
                     updated, ["name", "category", "is_serialized", "barcode", "low_stock_threshold"]
                 )
-            self.job.checkpoint = {**(self.job.checkpoint or {}), "sku_after": sku_after}
-            type(self.job).objects.filter(pk=self.job.pk).update(checkpoint=self.job.checkpoint)
-        self.count("products_created", len(created))
-        self.count("products_updated", len(updated))
+            counts.update(products_created=len(created), products_updated=len(updated))
+            self.checkpoint_save(counts, sku_after=sku_after)
 
-    def _product_update(self, product: Product, row: StagedProduct, stocked: set[str]) -> bool:
+    def _product_update(self, product: Product, row: StagedProduct, stocked: set[str],
+                        counts: Counter[str]) -> bool:
         before = (product.name, product.category, product.is_serialized, product.barcode,
                   product.low_stock_threshold)
         product.name = row.name
@@ -141,7 +142,7 @@ class ProductsHandler(KindHandler):
         if row.is_serialized is not None and row.is_serialized != product.is_serialized:
             if product.sku in stocked:
                 # Stock counted one way cannot be reinterpreted; the flag keeps its value.
-                self.count("serialized_flag_kept")
+                counts["serialized_flag_kept"] += 1
             else:
                 product.is_serialized = row.is_serialized
         after = (product.name, product.category, product.is_serialized, product.barcode,

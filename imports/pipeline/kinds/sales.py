@@ -6,6 +6,7 @@ adding them, and lines it no longer lists are removed. Negative quantities are r
 change stock levels or serial unit statuses, which stock counts set.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -220,17 +221,18 @@ class SalesHandler(KindHandler):
             ).order_by("store_id", "receipt", "position")
             if (row.store_id, row.receipt) in wanted
         ]
+        counts: Counter[str] = Counter()
         with transaction.atomic():
-            sales = self._sales_upsert(rows, keys)
-            self._lines_upsert(rows, sales)
+            sales = self._sales_upsert(rows, keys, counts)
+            self._lines_upsert(rows, sales, counts)
             for sale in sales.values():
                 total = sale.lines.aggregate(total=Sum("line_total"))["total"] or Decimal("0")
                 if sale.total != total:
                     Sale.objects.filter(pk=sale.pk).update(total=total)
-            self.job.checkpoint = {**(self.job.checkpoint or {}), "receipt_after": list(keys[-1])}
-            ImportJob.objects.filter(pk=self.job.pk).update(checkpoint=self.job.checkpoint)
+            self.checkpoint_save(counts, receipt_after=list(keys[-1]))
 
-    def _sales_upsert(self, rows: list[StagedSale], keys) -> dict[tuple[int, str], Sale]:
+    def _sales_upsert(self, rows: list[StagedSale], keys,
+                      counts: Counter[str]) -> dict[tuple[int, str], Sale]:
         first: dict[tuple[int, str], StagedSale] = {}
         for row in rows:
             first.setdefault((row.store_id, row.receipt), row)
@@ -260,10 +262,10 @@ class SalesHandler(KindHandler):
                 store_id__in={key[0] for key in keys}, receipt_number__in={key[1] for key in keys}
             ):
                 existing[(sale.store_id, sale.receipt_number)] = sale
-        self.count("sales_created", len(created))
+        counts["sales_created"] += len(created)
         return existing
 
-    def _lines_upsert(self, rows: list[StagedSale], sales) -> None:
+    def _lines_upsert(self, rows: list[StagedSale], sales, counts: Counter[str]) -> None:
         sale_ids = [sale.pk for sale in sales.values()]
         existing = {
             (line.sale_id, line.position): line
@@ -290,9 +292,8 @@ class SalesHandler(KindHandler):
         if updated:
             SaleLine.objects.bulk_update(updated, fields)
         removed = self._lines_trim(rows, sales, existing)
-        self.count("lines_created", len(created))
-        self.count("lines_removed", removed)
-        self.count("lines_updated", len(updated))
+        counts.update(lines_created=len(created), lines_removed=removed,
+                      lines_updated=len(updated))
 
     def _lines_trim(self, rows: list[StagedSale], sales, existing: dict) -> int:
         """Delete imported lines past the end of each receipt as the file lists it now."""

@@ -47,7 +47,13 @@ from imports.pipeline.staging import staging_dir
 from imports.problems import ImportErrorCode, ValueProblem
 from imports.readers import RawRow
 from imports.values import date_parse, quantity_parse, serial_parse, sku_parse, status_parse
-from inventory.models import ON_HAND_STATUSES, MovementKind, SerialStatus, StockBucket
+from inventory.models import (
+    ON_HAND_STATUSES,
+    MovementKind,
+    SerialStatus,
+    SerialUnit,
+    StockBucket,
+)
 from ops_portal.database_errors import connection_drop
 
 logger = logging.getLogger(__name__)
@@ -391,20 +397,6 @@ class StockHandler(KindHandler):
     def _checkpoint(self) -> dict:
         return dict(self.job.checkpoint or {})
 
-    def _checkpoint_save(self, **values) -> None:
-        """Merge ``values`` into the job's checkpoint, inside the caller's chunk transaction.
-
-        The job row is read under its lock, so two writers that run at once (plain pairs
-        and serial rows) each keep the other's keys.
-        """
-        stored = (
-            ImportJob.objects.select_for_update().filter(pk=self.job.pk)
-            .values_list("checkpoint", flat=True).get()
-        )
-        checkpoint = {**(stored or {}), **values}
-        self.job.checkpoint = checkpoint
-        ImportJob.objects.filter(pk=self.job.pk).update(checkpoint=checkpoint)
-
     def _finalize_plain(self, progress: Callable[[int], None],
                         cancel_check: Callable[[], None]) -> int:
         """Set each (store, SKU) pair's on-hand to the sum of its plain rows, pair by pair.
@@ -438,12 +430,11 @@ class StockHandler(KindHandler):
         """Apply the totals chunk by chunk with set-based statements; return the pairs done."""
         while found := totals.chunk_last_after(after, PLAIN_SQL_CHUNK):
             size, last = found
-            changed = _with_level_insert_retry(
+            _with_level_insert_retry(
                 lambda insert_missing: self._plain_sql_chunk_write(
                     totals, after, last, size, insert_missing
                 )
             )
-            self.count("levels_changed", changed)
             after = last
             done += size
             progress(done)
@@ -451,24 +442,22 @@ class StockHandler(KindHandler):
         return done
 
     def _plain_sql_chunk_write(self, totals: PlainTotals, after: tuple[int, int],
-                               last: tuple[int, int], size: int, insert_missing: bool) -> int:
-        """Apply one chunk of totals and its checkpoint in one transaction; return the changes."""
+                               last: tuple[int, int], size: int, insert_missing: bool) -> None:
+        """Apply one chunk of totals with its checkpoint and counts in one transaction."""
         with transaction.atomic():
             changed = totals.chunk_apply(
                 after=after, last=last, size=size, insert_missing=insert_missing,
                 actor_id=self.job.created_by_id, now=db_now(),
             )
-            self._checkpoint_save(plain_after=list(last))
-        return changed
+            self.checkpoint_save({"levels_changed": changed}, plain_after=list(last))
 
     def _plain_chunk_apply(self, chunk: list[tuple[int, int, int, int]]) -> None:
-        changed = _with_level_insert_retry(
+        _with_level_insert_retry(
             lambda insert_missing: self._plain_chunk_write(chunk, insert_missing)
         )
-        self.count("levels_changed", changed)
 
-    def _plain_chunk_write(self, chunk: list[tuple[int, int, int, int]], insert_missing: bool) -> int:
-        """Set the chunk's levels in one transaction; return how many changed."""
+    def _plain_chunk_write(self, chunk: list[tuple[int, int, int, int]], insert_missing: bool) -> None:
+        """Set the chunk's levels in one transaction, with its checkpoint and counts."""
         now = db_now()
         with transaction.atomic():
             levels = levels_lock(
@@ -487,15 +476,15 @@ class StockHandler(KindHandler):
             levels_save(_levels_to_save(levels, changed))
             movements_insert(movements)
             last = chunk[-1]
-            self._checkpoint_save(plain_after=[last[0], last[1]])
-        return len(movements)
+            self.checkpoint_save({"levels_changed": len(movements)}, plain_after=[last[0], last[1]])
 
-    def _movement(self, level: LockedLevel, quantity: int, row_number: int, now: str) -> tuple:
+    def _movement(self, level: LockedLevel, quantity: int, row_number: int, now: str,
+                  unit_id: int | None = None) -> tuple:
         """Return a ledger row in MOVEMENT_COLUMNS order for a change of a level's on-hand."""
         return (
             level.store_id, level.product_id, MovementKind.IMPORT_ADJUSTMENT.value,
             StockBucket.ON_HAND.value, quantity, level.on_hand, level.on_hand + quantity,
-            self.job.created_by_id, self.job.pk, row_number, "", now,
+            self.job.created_by_id, self.job.pk, row_number, "", now, unit_id,
         )
 
     def _finalize_serials(self, progress: Callable[[int], None],
@@ -537,9 +526,10 @@ class StockHandler(KindHandler):
             size, last = found
             try:
                 _with_level_insert_retry(
-                    lambda insert_missing: self._serial_sql_chunk_write(chunks, last, insert_missing)
+                    lambda insert_missing: self._serial_sql_chunk_write(
+                        chunks, last, size, insert_missing
+                    )
                 )
-                self.count("units_imported", size)
             except ChunkNeedsRows:
                 rows = [
                     StagedSerial(*values)
@@ -554,28 +544,26 @@ class StockHandler(KindHandler):
         chunks.close()
         return done
 
-    def _serial_sql_chunk_write(self, chunks: SerialChunks, last: int, insert_missing: bool) -> None:
+    def _serial_sql_chunk_write(self, chunks: SerialChunks, last: int, size: int,
+                                insert_missing: bool) -> None:
         with transaction.atomic():
             chunks.chunk_apply(
                 insert_missing=insert_missing, actor_id=self.job.created_by_id, now=db_now()
             )
-            self._checkpoint_save(serial_after=last)
+            self.checkpoint_save({"units_imported": size}, serial_after=last)
 
     def _serial_chunk_apply(self, rows: list["StagedSerial"]) -> None:
-        conflicts, clamped = _with_level_insert_retry(
+        conflicts = _with_level_insert_retry(
             lambda insert_missing: self._serial_chunk_write(rows, insert_missing)
         )
         self.job.rows_ok -= conflicts
         self.job.rows_bad += conflicts
-        self.count("units_imported", len(rows) - conflicts)
-        if clamped:
-            self.count("levels_clamped", clamped)
 
-    def _serial_chunk_write(self, rows: list["StagedSerial"], insert_missing: bool) -> tuple[int, int]:
-        """Apply the chunk's serial rows in one transaction.
+    def _serial_chunk_write(self, rows: list["StagedSerial"], insert_missing: bool) -> int:
+        """Apply the chunk's serial rows in one transaction, with its checkpoint and counts.
 
-        Returns the number of rows skipped because their unit was sold meanwhile, and the
-        number of changes dropped to keep a level from going below zero.
+        Returns the number of rows skipped because their unit was sold meanwhile. The
+        counts include the changes dropped to keep a level from going below zero.
         """
         now = db_now()
         with transaction.atomic():
@@ -585,8 +573,8 @@ class StockHandler(KindHandler):
                 {(store_id, product_id) for _, store_id, product_id, _ in changes},
                 insert_missing=insert_missing,
             )
-            movements, changed, clamped = self._serial_movements(changes, levels, now)
-            self._units_save(rows, existing, conflicts, now)
+            unit_ids = self._units_save(rows, existing, conflicts, now)
+            movements, changed, clamped = self._serial_movements(changes, levels, unit_ids, now)
             levels_save(_levels_to_save(levels, changed))
             movements_insert(movements)
             if conflicts:
@@ -595,8 +583,11 @@ class StockHandler(KindHandler):
                     rows_ok=self.job.rows_ok - len(conflicts),
                     rows_bad=self.job.rows_bad + len(conflicts),
                 )
-            self._checkpoint_save(serial_after=rows[-1].row_number)
-        return len(conflicts), clamped
+            counts = {"units_imported": len(rows) - len(conflicts)}
+            if clamped:
+                counts["levels_clamped"] = clamped
+            self.checkpoint_save(counts, serial_after=rows[-1].row_number)
+        return len(conflicts)
 
     def _serial_changes(self, rows, existing):
         """Return the on-hand changes (row, store, product, ±1) and rows sold meanwhile."""
@@ -621,8 +612,8 @@ class StockHandler(KindHandler):
                 changes.append((row, *new_pair, 1))
         return changes, conflicts
 
-    def _serial_movements(self, changes, levels, now: str):
-        """Apply the changes to the locked levels.
+    def _serial_movements(self, changes, levels, unit_ids: dict[str, int], now: str):
+        """Apply the changes to the locked levels, with a ledger row that names each change's unit.
 
         Returns the ledger rows, the changed levels and the number of changes dropped
         because the level already disagreed with its units and would go below zero.
@@ -635,12 +626,15 @@ class StockHandler(KindHandler):
             if level.on_hand + quantity < 0:
                 clamped += 1
                 continue
-            movements.append(self._movement(level, quantity, row.row_number, now))
+            movements.append(
+                self._movement(level, quantity, row.row_number, now, unit_ids[row.serial])
+            )
             level.on_hand += quantity
             changed.add((store_id, product_id))
         return movements, changed, clamped
 
-    def _units_save(self, rows, existing, conflicts, now: str) -> None:
+    def _units_save(self, rows, existing, conflicts, now: str) -> dict[str, int]:
+        """Create and update the rows' units and return the unit id of each serial applied."""
         skipped = {error.row_number for error in conflicts}
         new_units: dict[str, tuple] = {}
         changed: dict[str, LockedUnit] = {}
@@ -669,6 +663,12 @@ class StockHandler(KindHandler):
                 changed[row.serial] = unit
         units_insert(list(new_units.values()))
         units_update(list(changed.values()))
+        unit_ids = {serial: unit.id for serial, unit in existing.items()}
+        if new_units:
+            unit_ids.update(
+                SerialUnit.objects.filter(serial__in=list(new_units)).values_list("serial", "id")
+            )
+        return unit_ids
 
 
 class FinalizeStopped(Exception):

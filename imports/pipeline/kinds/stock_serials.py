@@ -34,7 +34,7 @@ _SQL_NAME = re.compile(r"[A-Za-z0-9_]+")
 ON_HAND_LIST = ", ".join(f"'{status.value}'" for status in ON_HAND_STATUSES)
 _MOVEMENT_COLUMNS = (
     "store_id", "product_id", "kind", "bucket", "quantity", "before", "after", "actor_id",
-    "import_job_id", "import_row", "note", "created_at",
+    "import_job_id", "import_row", "note", "created_at", "serial_unit_id",
 )
 
 
@@ -107,14 +107,14 @@ class SerialChunks:
         ):
             raise ChunkNeedsRows
 
+        self._units_update(now=now)
+        self._units_insert(now=now)
         self._movements_insert(actor_id=actor_id, now=now)
         self._levels_update(now=now)
         if levels_locked < pairs:
             inserted = self._levels_insert(on_hand="SUM(c.delta)", ignore=False, now=now)
             if inserted != pairs - levels_locked:
                 raise LevelsCreatedMeanwhile("a stock level of the chunk was created meanwhile")
-        self._units_update(now=now)
-        self._units_insert(now=now)
 
     def close(self) -> None:
         if self._tables_made:
@@ -220,14 +220,21 @@ class SerialChunks:
         )
 
     def _movements_insert(self, *, actor_id: int | None, now: str) -> None:
+        """Append a ledger row for each change, naming its unit.
+
+        It runs after the units are written, since it finds a new unit by its serial, and
+        before the levels change, since it reads their values from before the chunk.
+        """
         columns = ", ".join(connection.ops.quote_name(name) for name in _MOVEMENT_COLUMNS)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {self.ledger} ({columns}) "
                 "SELECT c.store_id, c.product_id, %s, %s, c.delta, "
                 "COALESCE(l.on_hand, 0) + c.running - c.delta, COALESCE(l.on_hand, 0) + c.running, "
-                f"%s, %s, c.row_no, '', %s FROM {self._running()} LEFT JOIN {self._level_join()} "
-                "ORDER BY c.row_no, c.step",
+                f"%s, %s, c.row_no, '', %s, u.id FROM {self._running()} "
+                f"STRAIGHT_JOIN {ROWS_TABLE} r ON r.row_no = c.row_no "
+                f"STRAIGHT_JOIN {self.units} u ON u.serial = r.serial "
+                f"LEFT JOIN {self._level_join()} ORDER BY c.row_no, c.step",
                 [MovementKind.IMPORT_ADJUSTMENT.value, StockBucket.ON_HAND.value, actor_id,
                  self.job.pk, now],
             )
