@@ -14,6 +14,7 @@ IMPORT_QUEUE = "imports"
 RUN_JOB_TASK = "imports.run_job"
 RESUME_STALE_TASK = "imports.resume_stale_jobs"
 PURGE_TASK = "imports.purge_old_jobs"
+CLEAR_STAGING_TASK = "imports.clear_staging"
 
 
 def import_job_enqueue(*, job: ImportJob) -> None:
@@ -26,7 +27,15 @@ def import_job_enqueue(*, job: ImportJob) -> None:
 def run_job(job_id: int) -> None:
     from imports.pipeline.runner import import_job_run
 
-    import_job_run(job_id=job_id)
+    import_job_run(job_id=job_id, staging_clear_queued=True)
+
+
+@shared_task(name=CLEAR_STAGING_TASK, ignore_result=True)
+def clear_staging(job_id: int) -> None:
+    """Delete the staged rows of a done job, queued behind the jobs that were waiting."""
+    from imports.pipeline.runner import import_job_staging_clear
+
+    import_job_staging_clear(job_id=job_id)
 
 
 @shared_task(name=RESUME_STALE_TASK, ignore_result=True)

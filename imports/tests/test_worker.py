@@ -7,6 +7,7 @@ picks it up from Redis. Without MySQL or MariaDB and Redis the tests are skipped
 
 import asyncio
 import json
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -318,6 +319,28 @@ def test_cancel_stops_running_job_and_worker_moves_on(
     assert StockMovement.objects.filter(import_job_id=job.pk).count() == 0
     assert later.status == ImportStatus.DONE
     assert StockLevel.objects.get(store__code="T001", product__sku="ACC-0001").on_hand == 4
+
+
+def test_staging_clear_queued_behind_waiting_job(
+    client, celery_worker, stock_catalog, stock_count
+):
+    client.force_login(operations_user())
+    log_offset = celery_worker.log_path.stat().st_size
+    first = _post(client, stock_count.content)
+    second = _post(client, b"store,sku,qty\nT001,ACC-0001,4\n", name="second.csv")
+    first = _wait_finished(celery_worker, first)
+    second = _wait_finished(celery_worker, second)
+
+    assert first.status == ImportStatus.DONE
+    assert second.status == ImportStatus.DONE
+    assert _staged_rows_after_cleanup(first) == 0
+    assert _staged_rows_after_cleanup(second) == 0
+    with celery_worker.log_path.open("rb") as log:
+        log.seek(log_offset)
+        log_text = log.read().decode("utf-8", "replace")
+    received = re.findall(r"Task imports\.(run_job|clear_staging)\[[^\]]+\] received", log_text)
+    # The first job's staged rows wait until the second job, queued meanwhile, has run.
+    assert received == ["run_job", "run_job", "clear_staging", "clear_staging"]
 
 
 def test_cancel_while_worker_dead_ends_cancelled(

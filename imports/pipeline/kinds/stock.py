@@ -456,7 +456,8 @@ class StockHandler(KindHandler):
             lambda insert_missing: self._plain_chunk_write(chunk, insert_missing)
         )
 
-    def _plain_chunk_write(self, chunk: list[tuple[int, int, int, int]], insert_missing: bool) -> None:
+    def _plain_chunk_write(self, chunk: list[tuple[int, int, int, int]],
+                           insert_missing: bool) -> None:
         """Set the chunk's levels in one transaction, with its checkpoint and counts."""
         now = db_now()
         with transaction.atomic():
