@@ -20,13 +20,18 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models.constants import OnConflict
 
-from inventory.models import SerialUnit, StockLevel, StockMovement
+from inventory.models import SaleLine, SerialUnit, StockLevel, StockMovement
 
 # Columns of the ledger rows that movements_insert() takes, in tuple order. The other
 # columns (sale, transfer) stay NULL for import adjustments.
 MOVEMENT_COLUMNS = (
     "store_id", "product_id", "kind", "bucket", "quantity", "before", "after", "actor_id",
     "import_job_id", "import_row", "note", "created_at", "serial_unit_id",
+)
+# Columns of the sale lines that sale_lines_insert() takes, in tuple order.
+SALE_LINE_COLUMNS = (
+    "sale_id", "position", "product_id", "serial_unit_id", "quantity", "unit_price", "discount",
+    "line_total",
 )
 UNIT_COLUMNS = ("serial", "product_id", "store_id", "status", "cost", "received_at", "updated_at")
 
@@ -117,6 +122,15 @@ def levels_save(levels: Iterable[LockedLevel]) -> None:
 def movements_insert(rows: Sequence[tuple]) -> None:
     """Append ledger rows, each a tuple in MOVEMENT_COLUMNS order."""
     _insert(StockMovement, MOVEMENT_COLUMNS, rows)
+
+
+def sale_lines_insert(rows: Sequence[tuple]) -> None:
+    """Insert sale lines, each a tuple in SALE_LINE_COLUMNS order.
+
+    A model instance per line and bulk_create() took about 17 of the 32 s of finalizing
+    a 200,000-line sales history on MariaDB.
+    """
+    _insert(SaleLine, SALE_LINE_COLUMNS, rows)
 
 
 def units_lock(serials: Iterable[str]) -> dict[str, LockedUnit]:
