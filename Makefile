@@ -83,9 +83,10 @@ bench-admin: install
 
 # Stock imports of generated 100k- and 1M-row CSV files and a 100k-row XLSX file, end to
 # end through a Celery worker on MariaDB, with raw LOAD DATA of the same rows beside them,
+# then the online-retail sample from OPS_SHARED_DATA_DIR as products and twice as sales,
 # written to docs/benchmarks/imports.md. It creates and migrates its own database
-# (BENCH_DB) and empties its stock tables before each run. BENCH_ARGS passes options,
-# for example BENCH_ARGS="--skip-large". BENCH_SERVER=deployment (the default) runs it on
+# (BENCH_DB) and empties its stock, sales and import tables before each run. BENCH_ARGS
+# passes options, for example BENCH_ARGS="--skip-large --skip-retail". BENCH_SERVER=deployment (the default) runs it on
 # a MariaDB server of its own with docs/deployment.md's settings (scripts/bench-mariadb,
 # port BENCH_MARIADB_PORT); BENCH_SERVER=shared runs it on the server at 127.0.0.1:3306
 # with that server's settings.

@@ -1,11 +1,15 @@
-"""Measure stock imports end to end through a Celery worker, and raw LOAD DATA beside them.
+"""Measure imports end to end through a Celery worker, and raw LOAD DATA beside them.
 
-Each run empties the live stock tables, starts a job with import_job_start() as the API
-does (dispatch to the `imports` queue), and polls the job row until it is finished. The
-worker is a real `celery worker -c 1` child process with the same settings. Its pool
+Each stock run empties the live stock tables, starts a job with import_job_start() as the
+API does (dispatch to the `imports` queue), and polls the job row until it is finished.
+The worker is a real `celery worker -c 1` child process with the same settings. Its pool
 process runs the job, and its peak resident memory is read from /proc. In the same run
 the rows of each CSV are loaded into a bare table with LOAD DATA LOCAL INFILE, the
 fastest way into MariaDB, so the page shows how far the pipeline is from it.
+
+A real retailer's file (the online-retail sample under OPS_SHARED_DATA_DIR) is then
+imported as products and twice as sales history, each cycle on empty product and sales
+tables: the first sales import creates the receipts, the second finds nothing to change.
 
 The command empties live tables, so it refuses a database whose name lacks "bench".
 """
@@ -37,9 +41,25 @@ from imports.management.commands._bench_data import (
     stock_csv_ensure,
     stock_xlsx_ensure,
 )
-from imports.models import ImportJob, ImportRowError, ImportStatus, StagedStock
+from imports.models import (
+    ImportJob,
+    ImportKind,
+    ImportRowError,
+    ImportStatus,
+    StagedProduct,
+    StagedSale,
+    StagedStock,
+)
 from imports.services import import_job_start
-from inventory.models import Product, SerialUnit, StockLevel, StockMovement, Store
+from inventory.models import (
+    Product,
+    Sale,
+    SaleLine,
+    SerialUnit,
+    StockLevel,
+    StockMovement,
+    Store,
+)
 
 PHASES = ("parsing", "validating", "loading", "finalizing")
 POLL_SECONDS = 0.02
@@ -53,6 +73,13 @@ TRUNCATED_TABLES = (
     ImportJob.stores.through, ImportJob,
 )
 TARGET_SECONDS = {"csv-100k": 3.0, "csv-1m": 30.0, "xlsx-100k": 4.0}
+STAGED_MODELS = {
+    ImportKind.STOCK: StagedStock, ImportKind.PRODUCTS: StagedProduct, ImportKind.SALES: StagedSale,
+}
+RETAIL_FILE = Path("online-retail") / "online-retail-head200k.csv"
+# The retail file names no store, so its sales go to this one.
+RETAIL_STORE = "WEB"
+RETAIL_STEPS = ("products", "sales, first import", "sales, same file again")
 
 
 @dataclass
@@ -65,6 +92,8 @@ class Run:
     # Memory of the worker's second validating process that it shares with no other
     # process (USS); 0 when validation ran in the worker alone.
     second_peak_uss: int = 0
+    rows_ok: int = 0
+    rows_bad: int = 0
 
 
 @dataclass
@@ -94,12 +123,21 @@ class FileResult:
     def second_peak_uss(self) -> int:
         return max(run.second_peak_uss for run in self.runs)
 
+    @property
+    def rows_ok(self) -> int:
+        return self.runs[-1].rows_ok
+
+    @property
+    def rows_bad(self) -> int:
+        return self.runs[-1].rows_bad
+
 
 class Command(BaseCommand):
     help = (
-        "Import generated stock files (100k and 1M rows of CSV, 100k rows of XLSX) through "
-        "a Celery worker on MariaDB, and write rows per second per phase, seconds from "
-        "start to done, the worker's peak memory and raw LOAD DATA speed to a Markdown page."
+        "Import generated stock files (100k and 1M rows of CSV, 100k rows of XLSX) and the "
+        "online-retail sample (as products, as sales, and as sales again) through a Celery "
+        "worker on MariaDB, and write rows per second per phase, seconds from start to done, "
+        "the worker's peak memory and raw LOAD DATA speed to a Markdown page."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -113,6 +151,11 @@ class Command(BaseCommand):
                             help="Runs of the large file (default: 1).")
         parser.add_argument("--skip-large", action="store_true", help="Leave out the large file.")
         parser.add_argument("--skip-xlsx", action="store_true", help="Leave out the XLSX file.")
+        parser.add_argument("--retail-repeat", type=int, default=3,
+                            help="Cycles of the online-retail file: products, sales, the same "
+                                 "sales again (default: 3).")
+        parser.add_argument("--skip-retail", action="store_true",
+                            help="Leave out the online-retail file.")
         parser.add_argument("--keep-stock", action="store_true",
                             help="Leave the last run's stock levels, units and ledger rows in "
                                  "place, for scripts/ledger-index-cost.")
@@ -124,7 +167,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         _environment_check()
         options["load_before"] = os.getloadavg()[0]
-        for name in ("repeat", "large_repeat", "rows", "large_rows"):
+        for name in ("repeat", "large_repeat", "retail_repeat", "rows", "large_rows"):
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be 1 or more, not {options[name]}.")
 
@@ -151,22 +194,101 @@ class Command(BaseCommand):
                 )
             with _Worker(folder / f"worker-{label}.log") as worker:
                 for number in range(1, repeat + 1):
-                    run = _import_measure(path, user, worker, timeout=options["timeout"])
+                    _tables_empty()
+                    run, _ = _import_measure(path, user, worker, timeout=options["timeout"])
                     result.runs.append(run)
-                    self.stdout.write(
-                        f"{label} run {number}/{repeat}: {run.seconds:.2f} s, "
-                        f"peak RSS {run.peak_rss / 2**20:.0f} MiB, phases "
-                        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in run.phases.items())
-                    )
+                    self._run_print(f"{label} run {number}/{repeat}", run)
             results.append(result)
-
         if not options["keep_stock"]:
             _tables_empty()
+
+        retail = self._retail_measure(user, folder, options)
         output = Path(options["output"])
         output.parent.mkdir(parents=True, exist_ok=True)
         notes = _notes_kept(output)
-        output.write_text(_report(results, options, notes), encoding="utf-8")
+        output.write_text(_report(results, retail, options, notes), encoding="utf-8")
         self.stdout.write(self.style.SUCCESS(f"Wrote {output}"))
+
+
+    def _retail_measure(self, user, folder: Path, options: dict) -> "list[FileResult] | str":
+        """Import the retail file as products, as sales and as sales again, in cycles.
+
+        Return a result per step, or why the file was not measured.
+        """
+        path = Path(settings.SHARED_DATA_DIR) / RETAIL_FILE
+        if options["skip_retail"]:
+            return "Left out of this run (`--skip-retail`)."
+        if not path.is_file():
+            self.stderr.write(
+                f"The online-retail file is missing at {path}, so the real-file section is left "
+                "out. Set OPS_SHARED_DATA_DIR to the folder that holds online-retail/."
+            )
+            return f"Not measured: the file was missing at `{path}` (see OPS_SHARED_DATA_DIR)."
+        Store.objects.get_or_create(code=RETAIL_STORE, defaults={"name": "Web shop"})
+        catalog_last_id = Product.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        results = [FileResult(step, path, 0) for step in RETAIL_STEPS]
+        repeat = options["retail_repeat"]
+        with _Worker(folder / "worker-retail.log") as worker:
+            for number in range(1, repeat + 1):
+                _retail_tables_empty(catalog_last_id)
+                steps = (
+                    (ImportKind.PRODUCTS, {}),
+                    (ImportKind.SALES, {"default_store": RETAIL_STORE}),
+                    (ImportKind.SALES, {"default_store": RETAIL_STORE}),
+                )
+                jobs = []
+                for result, (kind, job_options) in zip(results, steps):
+                    run, job = _import_measure(
+                        path, user, worker, kind=kind, options=job_options,
+                        timeout=options["timeout"], bad_rows_allowed=True,
+                    )
+                    result.rows = job.rows_total
+                    result.runs.append(run)
+                    jobs.append(job)
+                    self._run_print(f"retail {result.label} {number}/{repeat}", run)
+                _retail_outcome_check(*jobs)
+        _retail_tables_empty(catalog_last_id)
+        return results
+
+    def _run_print(self, title: str, run: "Run") -> None:
+        self.stdout.write(
+            f"{title}: {run.seconds:.2f} s, peak RSS {run.peak_rss / 2**20:.0f} MiB, phases "
+            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in run.phases.items())
+        )
+
+
+def _retail_tables_empty(catalog_last_id: int) -> None:
+    """Empty the sales and import tables, and remove the products added after the catalog."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+        try:
+            for model in (SaleLine, Sale, StagedProduct, StagedSale, ImportRowError,
+                          ImportJob.stores.through, ImportJob):
+                cursor.execute(f"TRUNCATE TABLE {connection.ops.quote_name(model._meta.db_table)}")
+        finally:
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+    Product.objects.filter(id__gt=catalog_last_id).delete()
+    shutil.rmtree(Path(settings.MEDIA_ROOT) / "imports", ignore_errors=True)
+
+
+def _retail_outcome_check(products: ImportJob, sales: ImportJob, again: ImportJob) -> None:
+    """Raise CommandError when a retail import lost a row or the second sales import changed data."""
+    for job in (products, sales, again):
+        if job.rows_ok + job.rows_bad != job.rows_total:
+            raise CommandError(
+                f"Import job {job.pk} ({job.kind}) counted {job.rows_ok} good and {job.rows_bad} "
+                f"bad rows of {job.rows_total}; every row must be one or the other."
+            )
+    changed = {
+        name: again.summary.get(name, 0)
+        for name in ("sales_created", "lines_created", "lines_updated", "lines_removed")
+    }
+    if any(changed.values()) or (again.rows_ok, again.rows_bad) != (sales.rows_ok, sales.rows_bad):
+        raise CommandError(
+            f"Importing the same sales file again changed data ({changed}) or counted other "
+            f"rows ({again.rows_ok} good, {again.rows_bad} bad against {sales.rows_ok} and "
+            f"{sales.rows_bad})."
+        )
 
 
 def _environment_check() -> None:
@@ -246,9 +368,10 @@ class _Worker:
             self.process.wait(timeout=10)
 
 
-def _import_measure(path: Path, user, worker: _Worker, *, timeout: float) -> Run:
-    """Import the file once on empty stock tables; return its timings and memory."""
-    _tables_empty()
+def _import_measure(path: Path, user, worker: _Worker, *, timeout: float,
+                    kind: str = ImportKind.STOCK, options: dict | None = None,
+                    bad_rows_allowed: bool = False) -> tuple[Run, ImportJob]:
+    """Import the file once; return its timings and memory, and the finished job."""
     pool = worker.pool_process()
     peak_reset = _peak_rss_reset(pool)
     rss_before = pool.memory_info().rss
@@ -258,7 +381,7 @@ def _import_measure(path: Path, user, worker: _Worker, *, timeout: float) -> Run
     started = time.monotonic()
     with path.open("rb") as handle:
         job = import_job_start(
-            actor=user, kind="stock", upload=File(handle, name=path.name), options={},
+            actor=user, kind=kind, upload=File(handle, name=path.name), options=options or {},
             dispatch=True,
         ).job
     while True:
@@ -279,14 +402,14 @@ def _import_measure(path: Path, user, worker: _Worker, *, timeout: float) -> Run
     seconds = time.monotonic() - started
 
     job.refresh_from_db()
-    if job.status != ImportStatus.DONE or job.rows_bad:
+    if job.status != ImportStatus.DONE or (job.rows_bad and not bad_rows_allowed):
         raise CommandError(
-            f"The import of {path.name} ended {job.status} with {job.rows_bad} bad rows: "
+            f"The {kind} import of {path.name} ended {job.status} with {job.rows_bad} bad rows: "
             f"{job.failure_reason or 'see the error report'}."
         )
-    # The worker deletes the job's staged rows after marking it done. Waiting for that
-    # starts the next run on an idle worker and shows how long the deletion took.
-    while StagedStock.objects.filter(job_id=job.pk).exists():
+    # A task deletes the job's staged rows after the job is done. Waiting for that starts
+    # the next run on an idle worker and shows how long the deletion took.
+    while STAGED_MODELS[kind].objects.filter(job_id=job.pk).exists():
         sampled_peak = max(sampled_peak, pool.memory_info().rss)
         time.sleep(POLL_SECONDS)
     cleanup_seconds = time.monotonic() - started - seconds
@@ -299,7 +422,9 @@ def _import_measure(path: Path, user, worker: _Worker, *, timeout: float) -> Run
         rss_before=rss_before,
         cleanup_seconds=cleanup_seconds,
         second_peak_uss=second_peak_uss,
-    )
+        rows_ok=job.rows_ok,
+        rows_bad=job.rows_bad,
+    ), job
 
 
 def _children_uss(process: psutil.Process) -> int:
@@ -387,7 +512,8 @@ def _notes_kept(output: Path) -> str:
     return text.split(NOTES_MARKER, 1)[1].strip()
 
 
-def _report(results: list[FileResult], options: dict, notes: str) -> str:
+def _report(results: list[FileResult], retail: "list[FileResult] | str", options: dict,
+            notes: str) -> str:
     lines = [
         "# Import benchmark",
         "",
@@ -449,10 +575,44 @@ def _report(results: list[FileResult], options: dict, notes: str) -> str:
             f"| {result.rows / result.seconds:,.0f} | {result.rows / result.seconds / raw_rate:.1%} "
             f"| {load_rate / raw_rate:.0%} |"
         )
+    lines += ["", "## A real retailer's file", ""] + _retail_report(retail)
     lines += ["", "## Targets", ""] + _targets(results) + ["", NOTES_MARKER, ""]
     if notes:
         lines += [notes, ""]
     return "\n".join(lines)
+
+
+def _retail_report(retail: "list[FileResult] | str") -> list[str]:
+    if isinstance(retail, str):
+        return [retail]
+    cycles = len(retail[0].runs)
+    lines = [
+        f"The online-retail sample ({RETAIL_FILE.name}: invoice lines with InvoiceNo, StockCode, "
+        "Description, Quantity, InvoiceDate, UnitPrice), imported as it is through the same "
+        f"worker, {cycles} {'cycle' if cycles == 1 else 'cycles'}: as products on a catalog "
+        "without its SKUs, then as sales "
+        f"history for store {RETAIL_STORE} with no sales there, then the same sales file again, "
+        "which must change nothing. Bad rows are the file's own (for example a quantity of "
+        "zero or a StockCode that the products import refused) and go to the error report; "
+        "each cycle checks that good and bad rows add up to the file's rows and that the "
+        "second sales import created, updated and removed no line. Medians of the cycles.",
+        "",
+        "| import | rows | good | bad | runs | start to done (s) | rows/s overall "
+        "| parse rows/s (s) | validate rows/s (s) | load rows/s (s) | finalize rows/s (s) "
+        "| worker peak RSS (MiB) | staging cleanup after done (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result in retail:
+        phases = " | ".join(
+            _rate_cell(result.rows, result.phase_seconds(phase)) for phase in PHASES
+        )
+        lines.append(
+            f"| {result.label} | {result.rows:,} | {result.rows_ok:,} | {result.rows_bad:,} "
+            f"| {len(result.runs)} | {result.seconds:.2f} | {result.rows / result.seconds:,.0f} "
+            f"| {phases} | {result.peak_rss / 2**20:.0f} (idle {result.rss_before / 2**20:.0f}) "
+            f"| {statistics.median(run.cleanup_seconds for run in result.runs):.2f} |"
+        )
+    return lines
 
 
 def _rate_cell(rows: int, seconds: float) -> str:
