@@ -16,7 +16,6 @@ The command empties live tables, so it refuses a database whose name lacks "benc
 
 import os
 import platform
-import shutil
 import signal
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ import django
 import psutil
 from django.conf import settings
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
@@ -259,6 +259,7 @@ class Command(BaseCommand):
 
 def _retail_tables_empty(catalog_last_id: int) -> None:
     """Empty the sales and import tables, and remove the products added after the catalog."""
+    _job_uploads_delete()
     with connection.cursor() as cursor:
         cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
         try:
@@ -268,7 +269,6 @@ def _retail_tables_empty(catalog_last_id: int) -> None:
         finally:
             cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
     Product.objects.filter(id__gt=catalog_last_id).delete()
-    shutil.rmtree(Path(settings.MEDIA_ROOT) / "imports", ignore_errors=True)
 
 
 def _retail_outcome_check(products: ImportJob, sales: ImportJob, again: ImportJob) -> None:
@@ -314,6 +314,7 @@ def _environment_check() -> None:
 
 def _tables_empty() -> None:
     """Empty the live stock tables and the import tables of the benchmark database."""
+    _job_uploads_delete()
     with connection.cursor() as cursor:
         cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
         try:
@@ -321,7 +322,16 @@ def _tables_empty() -> None:
                 cursor.execute(f"TRUNCATE TABLE {connection.ops.quote_name(model._meta.db_table)}")
         finally:
             cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
-    shutil.rmtree(Path(settings.MEDIA_ROOT) / "imports", ignore_errors=True)
+
+
+def _job_uploads_delete() -> None:
+    """Delete the stored uploads of this database's import jobs.
+
+    Only these files: the media folder may also hold the uploads of a portal on another
+    database that runs from the same checkout.
+    """
+    for name in ImportJob.objects.exclude(file="").values_list("file", flat=True).iterator():
+        default_storage.delete(name)
 
 
 class _Worker:
