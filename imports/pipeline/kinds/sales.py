@@ -6,9 +6,11 @@ adding them, and lines it no longer lists are removed. Negative quantities are r
 change stock levels or serial unit statuses, which stock counts set.
 """
 
+import datetime
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Sum
@@ -216,12 +218,11 @@ class SalesHandler(KindHandler):
         store_ids = {store_id for store_id, _ in keys}
         receipts = {receipt for _, receipt in keys}
         wanted = set(keys)
-        rows = [
-            row for row in StagedSale.objects.filter(
-                job=self.job, store_id__in=store_ids, receipt__in=receipts
-            ).order_by("store_id", "receipt", "position")
-            if (row.store_id, row.receipt) in wanted
-        ]
+        staged = (
+            StagedSale.objects.filter(job=self.job, store_id__in=store_ids, receipt__in=receipts)
+            .order_by("store_id", "receipt", "position").values_list(*StagedLine._fields)
+        )
+        rows = [StagedLine(*values) for values in staged if (values[0], values[1]) in wanted]
         counts: Counter[str] = Counter()
         with transaction.atomic():
             sales = self._sales_upsert(rows, keys, counts)
@@ -249,9 +250,9 @@ class SalesHandler(KindHandler):
         if changed:
             Sale.objects.bulk_update(changed, ["total"])
 
-    def _sales_upsert(self, rows: list[StagedSale], keys,
+    def _sales_upsert(self, rows: list["StagedLine"], keys,
                       counts: Counter[str]) -> dict[tuple[int, str], Sale]:
-        first: dict[tuple[int, str], StagedSale] = {}
+        first: dict[tuple[int, str], StagedLine] = {}
         for row in rows:
             first.setdefault((row.store_id, row.receipt), row)
         existing = {
@@ -283,38 +284,41 @@ class SalesHandler(KindHandler):
         counts["sales_created"] += len(created)
         return existing
 
-    def _lines_upsert(self, rows: list[StagedSale], sales, counts: Counter[str]) -> None:
+    def _lines_upsert(self, rows: list["StagedLine"], sales, counts: Counter[str]) -> None:
+        """Insert the chunk's new lines, update the changed ones and trim the shortened receipts.
+
+        Lines are read and compared as tuples: model instances for the 200,000 lines of a
+        history imported again took about a third of its finalizing time.
+        """
         sale_ids = [sale.pk for sale in sales.values()]
         existing = {
             (line.sale_id, line.position): line
-            for line in SaleLine.objects.select_for_update().filter(sale_id__in=sale_ids)
+            for line in map(ExistingLine._make, (
+                SaleLine.objects.select_for_update().filter(sale_id__in=sale_ids)
+                .values_list(*ExistingLine._fields)
+            ))
         }
         created, updated = [], []
-        fields = ["product_id", "serial_unit_id", "quantity", "unit_price", "discount", "line_total"]
         for row in rows:
             sale = sales[(row.store_id, row.receipt)]
             total = (row.unit_price * row.quantity - row.discount).quantize(CENT)
             if row.quantity < 0:
                 total = (row.unit_price * row.quantity + row.discount).quantize(CENT)
-            values = {"product_id": row.product_id, "serial_unit_id": row.serial_unit_id,
-                      "quantity": row.quantity, "unit_price": row.unit_price,
-                      "discount": row.discount, "line_total": total}
+            values = (row.product_id, row.serial_unit_id, row.quantity, row.unit_price,
+                      row.discount, total)
             line = existing.get((sale.pk, row.position))
             if line is None:
-                created.append((sale.pk, row.position, row.product_id, row.serial_unit_id,
-                                row.quantity, row.unit_price, row.discount, total))
-            elif any(getattr(line, name) != value for name, value in values.items()):
-                for name, value in values.items():
-                    setattr(line, name, value)
-                updated.append(line)
+                created.append((sale.pk, row.position, *values))
+            elif line.values() != values:
+                updated.append(SaleLine(pk=line.pk, **dict(zip(LINE_FIELDS, values))))
         sale_lines_insert(created)
         if updated:
-            SaleLine.objects.bulk_update(updated, fields)
+            SaleLine.objects.bulk_update(updated, LINE_FIELDS)
         removed = self._lines_trim(rows, sales, existing)
         counts.update(lines_created=len(created), lines_removed=removed,
                       lines_updated=len(updated))
 
-    def _lines_trim(self, rows: list[StagedSale], sales, existing: dict) -> int:
+    def _lines_trim(self, rows: list["StagedLine"], sales, existing: dict) -> int:
         """Delete imported lines past the end of each receipt as the file lists it now."""
         last: dict[int, int] = {}
         for row in rows:
@@ -327,3 +331,40 @@ class SalesHandler(KindHandler):
         if stale:
             SaleLine.objects.filter(pk__in=stale).delete()
         return len(stale)
+
+
+# A line's fields that the file sets, in the order of sale_lines_insert() after sale and position.
+LINE_FIELDS = ("product_id", "serial_unit_id", "quantity", "unit_price", "discount", "line_total")
+
+
+class StagedLine(NamedTuple):
+    """A staged sales row, read as a tuple."""
+
+    store_id: int
+    receipt: str
+    position: int
+    sold_at: datetime.datetime
+    product_id: int
+    serial_unit_id: int | None
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    payment_method: str
+
+
+class ExistingLine(NamedTuple):
+    """A sale line already in the database, read as a tuple."""
+
+    pk: int
+    sale_id: int
+    position: int | None
+    product_id: int
+    serial_unit_id: int | None
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    line_total: Decimal
+
+    def values(self) -> tuple:
+        return (self.product_id, self.serial_unit_id, self.quantity, self.unit_price,
+                self.discount, self.line_total)
