@@ -1,11 +1,14 @@
 """Read-only queries on stores, products, stock and prices that feed pages and the API."""
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 
 from inventory.access import store_ids_for_user, stores_for_user, user_sees_all_stores
 from inventory.errors import InventoryError, InventoryErrorCode
@@ -73,6 +76,31 @@ def store_get_for_user(
         ) from None
 
 
+def sku_key(sku: str) -> str:
+    """Return the form of a SKU that matching compares: SKUs match in any letter case."""
+    return sku.casefold()
+
+
+def products_with_skus(skus: Iterable[str], queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """Return the products whose SKU is one of ``skus`` in any letter case.
+
+    On MySQL and MariaDB the SKU column's collation (utf8mb4_unicode_ci, as the deployment
+    guide creates the database) compares case-insensitively, through the unique index.
+    SQLite compares text by its bytes, so there the lowered SKUs are asked for too.
+    Callers match the rows to the requested SKUs by sku_key().
+
+    NOTE: a MySQL database created with a case-sensitive collation matches SKUs only as
+    written.
+    """
+    skus = set(skus)
+    queryset = Product.objects.all() if queryset is None else queryset
+    if connection.vendor == "mysql":
+        return queryset.filter(sku__in=skus)
+    return queryset.annotate(sku_lower=Lower("sku")).filter(
+        Q(sku__in=skus) | Q(sku_lower__in={sku.lower() for sku in skus})
+    )
+
+
 def product_find(*, query: str) -> tuple[Product | None, SerialUnit | None]:
     """Resolve a SKU, barcode or serial to its product and, for a serial, its unit."""
     query = query.strip()
@@ -82,6 +110,12 @@ def product_find(*, query: str) -> tuple[Product | None, SerialUnit | None]:
     if unit is not None:
         return unit.product, unit
     product = Product.objects.filter(sku=query).first()
+    if product is None:
+        product = next(
+            (found for found in products_with_skus([query]).order_by("pk")
+             if sku_key(found.sku) == sku_key(query)),
+            None,
+        )
     if product is None:
         product = Product.objects.filter(barcode=query).order_by("pk").first()
     return product, None

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from inventory.errors import InventoryError, InventoryErrorCode
 from inventory.models import Product, SaleLine, SerialStatus, SerialUnit
+from inventory.selectors import products_with_skus, sku_key
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,10 @@ def lines_resolve(
     unit_products = Product.objects.in_bulk({unit.product_id for unit in units.values()})
     for unit in units.values():
         unit.product = unit_products[unit.product_id]
-    products = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
+    products_by_key = {sku_key(product.sku): product for product in products_with_skus(skus)}
+    products = {
+        sku: products_by_key[sku_key(sku)] for sku in skus if sku_key(sku) in products_by_key
+    }
     missing_skus = [sku for sku in skus if sku not in products]
     if missing_skus:
         for product in Product.objects.filter(barcode__in=missing_skus).order_by("pk"):

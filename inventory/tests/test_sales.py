@@ -262,3 +262,18 @@ def test_concurrent_sales_never_go_below_zero(mysql_only):
     assert level.on_hand == 0
     afters = sorted(StockMovement.objects.filter(product=product).values_list("after", flat=True))
     assert afters == [0, 1, 2]
+
+
+@pytest.mark.django_db
+def test_sale_finds_sku_in_other_letter_case():
+    store = StoreFactory()
+    product = stocked_product(store, on_hand=5, price="10.00")
+
+    sale = sale_record(
+        actor=back_office_user(), store=store,
+        lines=[SaleLineIn(sku=product.sku.lower(), quantity=1)],
+        payment_method=PaymentMethod.CASH,
+    )
+
+    assert sale.lines.get().product == product
+    assert StockLevel.objects.get(store=store, product=product).on_hand == 4

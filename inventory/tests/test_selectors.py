@@ -206,3 +206,14 @@ def test_price_find_today_from_general_list():
     price = price_find(query=product.sku, store=store, on=timezone.localdate())
 
     assert price.price == Decimal("5.00")
+
+
+@pytest.mark.django_db
+def test_price_find_matches_sku_in_any_case():
+    store = StoreFactory()
+    product = ProductFactory(sku="CASE-Ab1")
+    PriceListEntryFactory(product=product, price=Decimal("5.00"), price_list=_price_list())
+
+    found = price_find(query="case-aB1", store=store, on=TODAY)
+
+    assert found.product == product

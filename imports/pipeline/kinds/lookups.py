@@ -9,7 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
 from inventory.access import store_ids_for_user
-from inventory.models import Product, SaleLine, SerialStatus, SerialUnit, Store
+from inventory.models import SaleLine, SerialStatus, SerialUnit, Store
+from inventory.selectors import products_with_skus, sku_key
 
 # Store codes as written in a file, remembered with the store they name. A file names a
 # few hundred, and this caps what a file of garbage codes can add.
@@ -71,15 +72,21 @@ class StoreDirectory:
 
 
 def products_by_sku(skus: set[str]) -> dict[str, ProductRef]:
-    """Return the products of the given SKUs, by SKU."""
+    """Return the products of the given SKUs, by SKU as given; SKUs match in any letter case."""
     found: dict[str, ProductRef] = {}
     sku_list = sorted(skus)
     for start in range(0, len(sku_list), 2_000):
-        rows = Product.objects.filter(sku__in=sku_list[start:start + 2_000]).values_list(
-            "id", "sku", "is_serialized"
-        )
-        for pk, sku, is_serialized in rows:
-            found[sku] = ProductRef(pk, sku, is_serialized)
+        batch = sku_list[start:start + 2_000]
+        by_key = {
+            sku_key(sku): ProductRef(pk, sku, is_serialized)
+            for pk, sku, is_serialized in products_with_skus(batch).values_list(
+                "id", "sku", "is_serialized"
+            )
+        }
+        for sku in batch:
+            product = by_key.get(sku_key(sku))
+            if product is not None:
+                found[sku] = product
     return found
 
 

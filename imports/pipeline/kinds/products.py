@@ -12,7 +12,9 @@ from imports.pipeline.progress import ProgressReporter
 from imports.problems import ImportErrorCode
 from imports.readers import RawRow
 from imports.values import bool_parse, quantity_parse, sku_parse, text_parse
+from imports.pipeline.kinds.lookups import products_by_sku
 from inventory.models import Product, StockLevel
+from inventory.selectors import products_with_skus, sku_key
 
 FINALIZE_CHUNK = 2_000
 
@@ -23,24 +25,38 @@ class ProductsHandler(KindHandler):
 
     def __init__(self, job) -> None:
         super().__init__(job)
-        self.first_row_of_sku: dict[str, int] = {}
+        # The spelling staged for each SKU, by sku_key(): the product's when it exists,
+        # else the file's first. Rows that write a SKU in other letter cases then upsert
+        # one product on every database.
+        self.sku_spellings: dict[str, str] = {}
 
     def validate_chunk(self, rows: list[RawRow]) -> ChunkResult:
         result = ChunkResult()
+        parsed = []
         for raw in rows:
             errors = self.read_error(raw) or RowErrors(self, raw)
             values = None if errors else self._row_parse(raw, errors)
             if errors:
                 result.errors += errors.items
                 result.rows_bad += 1
-                continue
-            if values["sku"] in self.first_row_of_sku:
-                self.count("rows_repeating_sku")
             else:
-                self.first_row_of_sku[values["sku"]] = raw.number
+                parsed.append((raw, values))
+        stored = products_by_sku({
+            values["sku"] for _, values in parsed if sku_key(values["sku"]) not in self.sku_spellings
+        })
+        for raw, values in parsed:
+            sku = values["sku"]
+            spelling = self.sku_spellings.get(sku_key(sku))
+            if spelling is None:
+                product = stored.get(sku)
+                spelling = self.sku_spellings[sku_key(sku)] = product.sku if product else sku
+            else:
+                self.count("rows_repeating_sku")
+            if spelling != sku:
+                self.count("rows_sku_other_case")
             result.rows_ok += 1
             result.staged.append((
-                self.job.pk, raw.number, values["sku"], values["name"], values["category"] or "",
+                self.job.pk, raw.number, spelling, values["name"], values["category"] or "",
                 values["serialized"], values["barcode"] or "", values["threshold"],
             ))
         return result
@@ -99,9 +115,11 @@ class ProductsHandler(KindHandler):
     def _chunk_apply(self, rows: list[StagedProduct], *, sku_after: str) -> None:
         latest = {row.sku: row for row in rows}
         with transaction.atomic():
+            # Matched in any letter case: a product created in another case since
+            # validation is updated, not created twice.
             existing = {
-                product.sku: product
-                for product in Product.objects.select_for_update().filter(sku__in=list(latest))
+                sku_key(product.sku): product
+                for product in products_with_skus(latest, Product.objects.select_for_update())
             }
             stocked = set(
                 StockLevel.objects.filter(product__in=existing.values(), on_hand__gt=0)
@@ -110,7 +128,7 @@ class ProductsHandler(KindHandler):
             created, updated = [], []
             counts: Counter[str] = Counter()
             for sku, row in latest.items():
-                product = existing.get(sku)
+                product = existing.get(sku_key(sku))
                 if product is None:
                     created.append(Product(
                         sku=sku, name=row.name, category=row.category,
