@@ -18,6 +18,10 @@ class FormulaWithoutValue:
 
     formula: str = ""
 
+    def __str__(self) -> str:
+        """Return the formula as a spreadsheet shows it in the formula bar."""
+        return f"={self.formula}"
+
 
 Cell = (
     str

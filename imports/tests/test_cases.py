@@ -160,6 +160,8 @@ def test_nul_byte_fails_only_its_line():
     assert job.status == ImportStatus.DONE
     assert error_rows(job) == {4: ["nul_byte"]}
     assert "4" in job.row_errors.get().message
+    assert not any("\x00" in cell for cell in job.row_errors.get().cells)
+    assert any("\u2400" in cell for cell in job.row_errors.get().cells)
     assert StockLevel.objects.filter(store__code="S090").count() == 3
 
 
@@ -193,7 +195,12 @@ def test_formula_cells_without_saved_value():
 
     assert job.status == ImportStatus.DONE
     assert sorted(error_rows(job)) == [5, 6]
-    assert "saved" in job.row_errors.filter(row_number=5).first().message
+    error = job.row_errors.filter(row_number=5).first()
+    assert error.message.startswith("The cell has the formula =")
+    assert "saved" in error.message
+    assert error.value.startswith("=")
+    assert error.value in error.cells
+    assert not any("FormulaWithoutValue" in cell for cell in error.cells)
     prices = dict(PriceListEntry.objects.values_list("product__sku", "price"))
     assert prices == {
         "PHN-A15-128-BLK": Decimal("179.10"),

@@ -24,11 +24,11 @@ def value_require(value: Cell, label: str) -> Cell:
     `label` names the value in the message, for example "Serial".
     """
     if isinstance(value, FormulaWithoutValue):
-        formula = f" ={value.formula}" if value.formula else ""
+        formula = f" {value}" if value.formula else ""
         raise ValueProblem(
             ImportErrorCode.FORMULA_WITHOUT_VALUE,
-            f"{label}: the cell has the formula{formula} but no saved result. Open the file in "
-            "a spreadsheet program (Excel, LibreOffice), save it there and import it again.",
+            f"The cell has the formula{formula} but no saved result. Open the file in a "
+            "spreadsheet program (Excel, LibreOffice), save it there and import it again.",
         )
     if cell_is_empty(value):
         raise ValueProblem(ImportErrorCode.VALUE_MISSING, f"{label} is empty. Fill in a value.")

@@ -69,9 +69,10 @@ class RowErrors:
 
 
 def _text(value: object) -> str:
+    """Return a cell as the error report shows it; a NUL byte shows as the symbol for null."""
     if value is None:
         return ""
-    return str(value)
+    return str(value).replace("\x00", "\u2400")
 
 
 class KindHandler:
