@@ -162,10 +162,16 @@ def _job_for_key(*, actor: AbstractBaseUser, key: str, kind: str, digest: str) -
     job = ImportJob.objects.filter(created_by=actor, idempotency_key=key).first()
     if job is None:
         return None
-    if job.file_sha256 != digest or job.kind != kind:
+    if job.file_sha256 != digest:
         raise ImportRequestError(
             f"Idempotency-Key {key!r} was already used for another file ({job.original_name}). "
             "Use a new key for a new file.",
+            code=ImportErrorCode.IDEMPOTENCY_CONFLICT,
+        ).with_status(409)
+    if job.kind != kind:
+        raise ImportRequestError(
+            f"Idempotency-Key {key!r} was already used to import this file as {job.kind}, "
+            f"not {kind}. Use a new key to import it as {kind}.",
             code=ImportErrorCode.IDEMPOTENCY_CONFLICT,
         ).with_status(409)
     return job

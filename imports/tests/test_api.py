@@ -96,6 +96,19 @@ def test_same_key_with_other_file_is_conflict(client, catalog):
     assert ImportJob.objects.count() == 1
 
 
+def test_same_key_with_other_kind_names_kinds(client, catalog):
+    client.force_login(operations_user())
+    _post(client, key="upload-1")
+
+    response = _post(client, key="upload-1", kind="products")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_conflict"
+    assert "as stock, not products" in response.json()["message"]
+    assert "another file" not in response.json()["message"]
+    assert ImportJob.objects.count() == 1
+
+
 def test_post_rejects_file_over_limit(client, settings, catalog):
     settings.IMPORT_MAX_UPLOAD_BYTES = 10
     client.force_login(operations_user())
