@@ -253,3 +253,20 @@ def test_online_retail_header_matches():
     assert sales.indexes == {"receipt": 0, "sku": 1, "qty": 3, "sold_at": 4, "unit_price": 5}
     assert sales.ignored == ["Description", "CustomerID", "Country"]
     assert products.indexes == {"sku": 1, "name": 2}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("content", [b"   \n\n  \n", b"\r\n\r\n"])
+def test_file_of_blank_lines_fails_as_empty(tmp_path, content):
+    from imports.models import ImportStatus
+    from imports.tests.helpers import import_run
+    from inventory.tests.factories import back_office_user
+
+    path = tmp_path / "blank.csv"
+    path.write_bytes(content)
+
+    job = import_run(path, kind="stock", user=back_office_user())
+
+    assert job.status == ImportStatus.FAILED
+    assert job.failure_code == ImportErrorCode.FILE_EMPTY
+    assert "only empty lines" in job.failure_reason

@@ -9,7 +9,7 @@ from django.db import models
 from imports.columns import ColumnMatch, columns_match
 from imports.models import ImportJob, ImportRowError
 from imports.pipeline.progress import ProgressReporter
-from imports.problems import ImportErrorCode, ValueProblem
+from imports.problems import ImportErrorCode, ImportFileError, ValueProblem
 from imports.readers import RawRow, Table
 from imports.values import DateOrderDetector, NumberStyleDetector, decimal_parse, percent_parse
 
@@ -108,6 +108,13 @@ class KindHandler:
 
     def columns_bind(self, table: Table) -> None:
         """Match the file's header to this kind's fields; raises ImportFileError."""
+        if not table.header:
+            raise ImportFileError(
+                ImportErrorCode.FILE_EMPTY,
+                "The file contains only empty lines, so it has no header row and nothing to "
+                "import. Check that this is the right file (and for a workbook, the right "
+                "sheet), then upload it again.",
+            )
         self.table = table
         self.match = columns_match(
             table.header, self.kind, self.job.options.get("column_map"),
