@@ -14,6 +14,7 @@ from inventory.models import PaymentMethod, Store
 from inventory.selectors import product_find
 from inventory.services import SaleLineIn, TransferLineIn
 from ops_portal.errors import DomainError
+from settlements.models import Settlement
 
 ITEM_MAX_LENGTH = 64
 QUANTITY_MAX = 100_000
@@ -176,12 +177,19 @@ class SettlementForm(ActionForm):
     """Record Settlement: the amount counted per payment method for a store and day.
 
     Amounts stay text here because the settlement service parses them (it also accepts
-    a decimal comma) and reports each invalid one on its own field.
+    a decimal comma) and reports each invalid one on its own field. A blank amount is not
+    counted. ``version`` is the version of the saved settlement the form showed, 0 for none.
+    Changing the store or the date fetches the form again from ``refresh_url``, which
+    fills in the saved settlement of that store and day.
     """
 
-    def __init__(self, *args, stores: list[Store], **kwargs) -> None:
+    def __init__(
+        self, *args, stores: list[Store], saved: Settlement | None = None,
+        refresh_url: str = "", **kwargs,
+    ) -> None:
         kwargs.setdefault("auto_id", "settlement-%s")
         super().__init__(*args, **kwargs)
+        self.saved = saved
         today = timezone.localdate()
         self.fields["business_date"] = forms.DateField(
             label="Date",
@@ -201,6 +209,30 @@ class SettlementForm(ActionForm):
         self.fields["notes"] = forms.CharField(
             required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
         )
+        self.fields["version"] = forms.IntegerField(
+            required=False, min_value=0, initial=saved.version if saved else 0,
+            widget=forms.HiddenInput,
+        )
+        if refresh_url:
+            for name in ("business_date", "store"):
+                self.fields[name].widget.attrs.update({
+                    "hx-get": refresh_url, "hx-trigger": "change",
+                    "hx-include": "closest form", "hx-target": "closest form",
+                    "hx-swap": "outerHTML",
+                })
+
+    @classmethod
+    def initial_for(cls, saved: Settlement) -> dict[str, object]:
+        """Return the initial values that show a saved settlement's counts and notes."""
+        initial: dict[str, object] = {
+            "store": saved.store_id,
+            "business_date": saved.business_date,
+            "notes": saved.notes,
+            "version": saved.version,
+        }
+        for line in saved.lines.all():
+            initial[line.payment_method] = f"{line.counted_amount:.2f}"
+        return initial
 
     def amount_fields(self) -> list[forms.BoundField]:
         return [self[method.value] for method in PaymentMethod]
@@ -212,6 +244,23 @@ class SettlementForm(ActionForm):
             for method in PaymentMethod
             if self.cleaned_data.get(method.value, "").strip()
         }
+
+    def saved_note(self) -> str:
+        """Describe the saved settlement this form replaces, or return "" when there is none."""
+        if self.saved is None:
+            return ""
+        saved_at = timezone.localtime(self.saved.updated_at)
+        when = f"at {saved_at:%H:%M}"
+        if saved_at.date() != timezone.localdate():
+            when = f"on {saved_at:%-d %b %Y} {when}"
+        saved_by = self.saved.updated_by or self.saved.created_by
+        by = f" by {saved_by.get_username()}" if saved_by else ""
+        return (
+            f"{self.saved.store.code} already has a settlement for "
+            f"{self.saved.business_date:%-d %b %Y}. Saving updates the settlement saved "
+            f"{when}{by}: its counts become the amounts below, and a blank amount is not "
+            "counted."
+        )
 
 
 class LookupForm(ActionForm):

@@ -3,6 +3,8 @@
 Settlements are recorded on Home through settlement_record(), which checks the store and
 the date, so they cannot be added here. Back office may correct the counted amounts.
 Saving the form, or the "Re-run reconciliation" action, reconciles the settlement again.
+Every save of the counts, on Home, through the API or here, adds a revision, which the
+change page lists under "Change history".
 """
 
 import logging
@@ -10,12 +12,24 @@ import logging
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 
 from ops_portal.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin, money_display
 from ops_portal.errors import DomainError
-from settlements.models import ReconciliationStatus, Settlement, SettlementLine
-from settlements.services import settlement_reconcile
+from settlements.models import (
+    ReconciliationStatus,
+    Settlement,
+    SettlementLine,
+    SettlementRevision,
+)
+from settlements.services import (
+    settlement_reconcile,
+    settlement_revision_add,
+    settlement_snapshot,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +72,10 @@ class SettlementAdmin(PortalModelAdmin):
         "reconciled_at",
         "created_by",
         "created_at",
+        "updated_by",
         "updated_at",
+        "version",
+        "history_display",
     )
     readonly_fields = (
         "store",
@@ -69,7 +86,10 @@ class SettlementAdmin(PortalModelAdmin):
         "reconciled_at",
         "created_by",
         "created_at",
+        "updated_by",
         "updated_at",
+        "version",
+        "history_display",
     )
     inlines = (SettlementLineInline,)
 
@@ -82,9 +102,33 @@ class SettlementAdmin(PortalModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
+    def save_model(self, request: HttpRequest, obj: Settlement, form, change: bool) -> None:
+        # The change view runs in one transaction, so this lock holds until the revision
+        # is written. The counts before the inline saves them go into that revision.
+        locked = Settlement.objects.select_for_update().get(pk=obj.pk)
+        obj._revision_before = settlement_snapshot(settlement=locked)
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        settlement_reconcile(settlement=form.instance)
+        settlement = settlement_reconcile(settlement=form.instance)
+        settlement_revision_add(
+            settlement=settlement, actor=request.user, before=settlement._revision_before
+        )
+
+    @admin.display(description="change history")
+    def history_display(self, settlement: Settlement) -> SafeString | str:
+        revisions = list(
+            SettlementRevision.objects.filter(settlement=settlement)
+            .select_related("revised_by")
+            .order_by("-version")
+        )
+        if not revisions:
+            return "No saves recorded."
+        return format_html(
+            "<ol reversed>{}</ol>",
+            format_html_join("", "<li>{}</li>", ((_revision_text(r),) for r in revisions)),
+        )
 
     @admin.action(description="Re-run reconciliation", permissions=["change"])
     def reconcile_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -133,6 +177,27 @@ class SettlementAdmin(PortalModelAdmin):
     @admin.display(description="difference")
     def difference_display(self, settlement: Settlement) -> str:
         return money_display(settlement.difference)
+
+
+def _revision_text(revision: SettlementRevision) -> str:
+    saved_at = timezone.localtime(revision.revised_at)
+    saved_by = revision.revised_by.get_username() if revision.revised_by else "unknown user"
+    methods = sorted(set(revision.counted_before) | set(revision.counted_after))
+    changes = [
+        f"{method} {revision.counted_before.get(method, 'not counted')} to "
+        f"{revision.counted_after.get(method, 'not counted')}"
+        for method in methods
+        if revision.counted_before.get(method) != revision.counted_after.get(method)
+    ]
+    status = revision.status_after.upper()
+    if revision.status_before and revision.status_before != revision.status_after:
+        status = f"{revision.status_before.upper()} to {status}"
+    text = f"Version {revision.version}, {saved_at:%Y-%m-%d %H:%M} by {saved_by}: "
+    text += ", ".join(changes) if changes else "counts unchanged"
+    text += f"; status {status}."
+    if revision.notes_before != revision.notes_after:
+        text += f" Notes changed from {revision.notes_before!r} to {revision.notes_after!r}."
+    return text
 
 
 @admin.register(SettlementLine)

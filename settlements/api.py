@@ -77,7 +77,9 @@ def settlement_create(request: HttpRequest, payload: SettlementIn) -> dict:
     """Record the amounts counted per payment method for a store and day, then reconcile.
 
     `counted` maps a payment method (cash, card, mobile, voucher) to an amount. Sending the
-    same store and day again updates that settlement: methods it names are replaced.
+    same store and day again replaces that settlement's counts and notes: a method left out
+    or blank is not counted, and a method with sales but no count is compared as zero.
+    Each save is kept as a revision, shown in the settlement's admin page.
     """
     store = store_get_for_user(user=request.user, store_id=payload.store)
     settlement = settlement_record(

@@ -11,6 +11,7 @@ class SettlementErrorCode(StrEnum):
     INVALID_AMOUNT = "invalid_amount"
     INVALID_PAYMENT_METHOD = "invalid_payment_method"
     STORE_INACTIVE = "store_inactive"
+    STALE_VERSION = "stale_version"
 
 
 class SettlementError(DomainError):

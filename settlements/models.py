@@ -30,6 +30,14 @@ class Settlement(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The number of saves of the counted amounts. A form sends the version it showed (0 for
+    # none), so a save based on counts that someone else has since replaced is rejected.
+    # The service creates a row at 0 and saves it as 1 in the same transaction. Rows
+    # written in bulk (demo data) start at 1.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-business_date", "store"]
@@ -73,3 +81,35 @@ class SettlementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_payment_method_display()}: {self.counted_amount}"
+
+
+class SettlementRevision(models.Model):
+    """One save of a settlement's counted amounts: who, when, and the counts before and after.
+
+    Append-only. The amounts map a payment method to its counted amount as a string with
+    two decimals; a method missing from a map was not counted.
+    """
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    revised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revised_at = models.DateTimeField(auto_now_add=True)
+    counted_before = models.JSONField(default=dict)
+    counted_after = models.JSONField(default=dict)
+    status_before = models.CharField(max_length=8, blank=True)
+    status_after = models.CharField(max_length=8)
+    notes_before = models.TextField(blank=True)
+    notes_after = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["settlement", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["settlement", "version"], name="settlement_revision_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id} v{self.version}"

@@ -2,18 +2,24 @@
 
 import datetime
 import logging
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from inventory.access import store_check_access
 from inventory.models import PaymentMethod, Sale, Store
 from settlements.errors import SettlementError, SettlementErrorCode
-from settlements.models import ReconciliationStatus, Settlement, SettlementLine
+from settlements.models import (
+    ReconciliationStatus,
+    Settlement,
+    SettlementLine,
+    SettlementRevision,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,23 +34,28 @@ def settlement_record(
     business_date: datetime.date,
     counted: dict[str, Decimal | str | int],
     notes: str = "",
+    expected_version: int | None = None,
 ) -> Settlement:
     """Save the amounts counted per payment method for a store and day, then reconcile.
 
-    A second settlement for the same store and day updates the first: methods it names
-    are replaced, methods it leaves out keep their earlier count. Raises SettlementError
-    with field errors; nothing is written then.
+    A store and day that already has a settlement gets its counts and notes replaced by
+    these: a method left out or blank is not counted, and reconciliation compares it as
+    zero. Each save adds a SettlementRevision with the counts before and after.
+
+    ``expected_version`` is the settlement version the caller showed, 0 for none saved.
+    When the saved version differs, someone else saved in between, and SettlementError
+    with code STALE_VERSION is raised. None skips the check. Raises SettlementError with
+    field errors; nothing is written then.
     """
     store_check_access(user=actor, store=store)
     amounts = _settlement_check_request(store=store, business_date=business_date, counted=counted)
 
     with transaction.atomic():
         settlement = _settlement_get_or_create_locked(store=store, business_date=business_date)
-        if notes.strip():
-            settlement.notes = notes.strip()
-        if settlement.created_by_id is None:
-            settlement.created_by = actor
-        settlement.save(update_fields=["notes", "created_by", "updated_at"])
+        _settlement_check_version(settlement=settlement, expected_version=expected_version)
+        before = settlement_snapshot(settlement=settlement)
+
+        settlement.lines.exclude(payment_method__in=list(amounts)).delete()
         existing = {line.payment_method: line for line in settlement.lines.all()}
         for method, amount in amounts.items():
             line = existing.get(method) or SettlementLine(
@@ -52,13 +63,82 @@ def settlement_record(
             )
             line.counted_amount = amount
             line.save()
+        settlement.notes = notes.strip()
+        if settlement.created_by_id is None:
+            settlement.created_by = actor
+        settlement.save(update_fields=["notes", "created_by", "updated_at"])
         settlement = settlement_reconcile(settlement=settlement)
 
+        settlement_revision_add(settlement=settlement, actor=actor, before=before)
+
     logger.info(
-        "settlement.recorded id=%s store=%s date=%s status=%s",
-        settlement.pk, store.code, business_date, settlement.status,
+        "settlement.recorded id=%s store=%s date=%s status=%s version=%s",
+        settlement.pk, store.code, business_date, settlement.status, settlement.version,
     )
     return settlement
+
+
+@dataclass(frozen=True)
+class SettlementSnapshot:
+    """A settlement's counted amounts (method to amount with two decimals), status and notes."""
+
+    counted: dict[str, str]
+    status: str
+    notes: str
+
+
+def settlement_snapshot(*, settlement: Settlement) -> SettlementSnapshot:
+    """Read the settlement's saved counts; empty for a row created in this transaction."""
+    if settlement.version == 0:
+        return SettlementSnapshot(counted={}, status="", notes="")
+    return SettlementSnapshot(
+        counted=_counted_read(settlement_id=settlement.pk),
+        status=settlement.status,
+        notes=settlement.notes,
+    )
+
+
+def _counted_read(*, settlement_id: int) -> dict[str, str]:
+    lines = SettlementLine.objects.filter(settlement_id=settlement_id).order_by("payment_method")
+    return {line.payment_method: f"{line.counted_amount:.2f}" for line in lines}
+
+
+def settlement_revision_add(
+    *, settlement: Settlement, actor: AbstractBaseUser | None, before: SettlementSnapshot
+) -> SettlementRevision:
+    """Count a save of the settlement's amounts: bump its version and add the revision row.
+
+    The caller holds the settlement's row lock and has reconciled it, in one transaction.
+    """
+    Settlement.objects.filter(pk=settlement.pk).update(
+        version=F("version") + 1, updated_by=actor, updated_at=timezone.now()
+    )
+    settlement.refresh_from_db(fields=["version", "updated_by", "updated_at"])
+    return SettlementRevision.objects.create(
+        settlement=settlement,
+        version=settlement.version,
+        revised_by=actor,
+        counted_before=before.counted,
+        counted_after=_counted_read(settlement_id=settlement.pk),
+        status_before=before.status,
+        status_after=settlement.status,
+        notes_before=before.notes,
+        notes_after=settlement.notes,
+    )
+
+
+def _settlement_check_version(*, settlement: Settlement, expected_version: int | None) -> None:
+    if expected_version is None or settlement.version == expected_version:
+        return
+    saved_at = timezone.localtime(settlement.updated_at)
+    saved_by = settlement.updated_by or settlement.created_by
+    by = f" by {saved_by.get_username()}" if saved_by else ""
+    raise SettlementError(
+        f"The settlement of {settlement.store.code} for {settlement.business_date:%-d %b %Y} "
+        f"was saved at {saved_at:%H:%M}{by} after you opened this form. Its counts are now "
+        "shown: check them and save again.",
+        code=SettlementErrorCode.STALE_VERSION,
+    )
 
 
 def _settlement_check_request(
@@ -127,8 +207,10 @@ def _settlement_get_or_create_locked(*, store: Store, business_date: datetime.da
     deadlock when they ask for the exclusive lock.
     """
     Store.objects.select_for_update().filter(pk=store.pk).values_list("pk", flat=True).get()
-    settlement, _created = Settlement.objects.select_for_update().get_or_create(
-        store=store, business_date=business_date
+    settlement, _created = (
+        Settlement.objects.select_for_update()
+        .select_related("store", "created_by", "updated_by")
+        .get_or_create(store=store, business_date=business_date, defaults={"version": 0})
     )
     return settlement
 

@@ -31,6 +31,7 @@ from inventory.tests.factories import (
     stocked_unit,
 )
 from settlements.models import Settlement
+from settlements.services import settlement_record
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +89,8 @@ def test_section_stays_within_query_budget(client, clerk, store, other_store,
                                            django_assert_max_num_queries):
     request = _actions_request(client, clerk)
 
-    with django_assert_max_num_queries(5):
+    # One of them looks up today's settlement of the selected store.
+    with django_assert_max_num_queries(6):
         render_to_string("home/partials/actions.html", request=request)
 
 
@@ -463,15 +465,109 @@ def test_settlement_shows_reconciliation_per_method(client, clerk, store):
 
 def test_settlement_saved_twice_updates_the_day(client, clerk, store):
     today = timezone.localdate().isoformat()
-    data = {"business_date": today, "store": store.pk, "cash": "10.00"}
-    client.post(reverse("home:action-settlement"), data, **HTMX)
+    data = {"business_date": today, "store": store.pk, "cash": "10.00", "version": "0"}
+    first = client.post(reverse("home:action-settlement"), data, **HTMX)
 
-    response = client.post(reverse("home:action-settlement"), {**data, "cash": "0"}, **HTMX)
+    response = client.post(reverse("home:action-settlement"), {
+        **data, "cash": "0", "version": first.context["form"]["version"].value(),
+    }, **HTMX)
 
     settlement = Settlement.objects.get()
     assert response.status_code == 200
     assert settlement.counted_total == Decimal("0.00")
     assert settlement.status == "ok"
+    assert settlement.version == 2
+
+
+def _settlement_saved(store, actor, **counted) -> Settlement:
+    return settlement_record(actor=actor, store=store, business_date=timezone.localdate(),
+                             counted=counted, notes="Till 1")
+
+
+def test_settlement_form_shows_saved_counts(client, clerk, store):
+    saved = _settlement_saved(store, staff_user(store, username="opener"), cash="100", card="40")
+
+    response = client.get(reverse("home:action-settlement-form"), {
+        "store": store.pk, "business_date": timezone.localdate().isoformat(), "cash": "5",
+    }, **HTMX)
+
+    form = response.context["form"]
+    content = response.content.decode()
+    saved_at = timezone.localtime(saved.updated_at)
+    assert response.status_code == 200
+    assert form["cash"].value() == "100.00"
+    assert form["card"].value() == "40.00"
+    assert form["mobile"].value() in (None, "")
+    assert form["notes"].value() == "Till 1"
+    assert form["version"].value() == 1
+    assert f"Saving updates the settlement saved at {saved_at:%H:%M} by opener" in content
+    assert "Update settlement" in content
+
+
+def test_settlement_form_keeps_typed_amounts_for_new_day(client, clerk, store):
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    _settlement_saved(store, clerk, cash="100")
+
+    response = client.get(reverse("home:action-settlement-form"), {
+        "store": store.pk, "business_date": yesterday.isoformat(), "cash": "5",
+    }, **HTMX)
+
+    form = response.context["form"]
+    assert form["cash"].value() == "5"
+    assert form["version"].value() == 0
+    assert form.saved_note() == ""
+
+
+def test_home_dialog_shows_todays_saved_settlement(client, clerk, store):
+    _settlement_saved(store, clerk, cash="12.5")
+
+    forms = action_forms(_actions_request(client, clerk))
+
+    assert forms["settlement_form"]["cash"].value() == "12.50"
+    assert "already has a settlement" in forms["settlement_form"].saved_note()
+
+
+def test_settlement_blank_amount_replaces_saved_count(client, clerk, store):
+    product = stocked_product(store, price="100.00", sku="CBL-1")
+    sale_record(actor=clerk, store=store, lines=[SaleLineIn(sku=product.sku)],
+                payment_method=PaymentMethod.CASH)
+    saved = _settlement_saved(store, clerk, cash="100", card="40")
+
+    response = client.post(reverse("home:action-settlement"), {
+        "business_date": timezone.localdate().isoformat(), "store": store.pk,
+        "cash": "100.00", "card": "", "version": saved.version,
+    }, **HTMX)
+
+    settlement = Settlement.objects.get()
+    revision = settlement.revisions.get(version=2)
+    assert response.status_code == 200
+    assert list(settlement.lines.values_list("payment_method", "counted_amount")) == [
+        ("cash", Decimal("100.00"))
+    ]
+    assert settlement.status == "ok"
+    assert revision.revised_by == clerk
+    assert revision.counted_before == {"card": "40.00", "cash": "100.00"}
+    assert revision.counted_after == {"cash": "100.00"}
+    assert response.context["form"]["version"].value() == 2
+
+
+def test_settlement_stale_form_shows_saved_counts(client, clerk, store):
+    _settlement_saved(store, staff_user(store, username="opener"), cash="100")
+
+    response = client.post(reverse("home:action-settlement"), {
+        "business_date": timezone.localdate().isoformat(), "store": store.pk,
+        "cash": "7", "version": "0",
+    }, **HTMX)
+
+    settlement = Settlement.objects.get()
+    content = response.content.decode()
+    assert response.status_code == 422
+    assert "after you opened this form" in content
+    assert "by opener" in content
+    assert response.context["form"]["cash"].value() == "100.00"
+    assert response.context["form"]["version"].value() == 1
+    assert settlement.counted_total == Decimal("100.00")
+    assert settlement.version == 1
 
 
 def test_settlement_bad_amount_on_field(client, clerk, store):

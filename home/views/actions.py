@@ -18,7 +18,7 @@ from home.forms import LookupForm, SaleForm, SettlementForm, TransferForm, form_
 from home.selectors.stores import store_selected_for_request
 from inventory.access import stores_for_user
 from inventory.errors import InventoryError
-from inventory.models import TransferStatus
+from inventory.models import PaymentMethod, TransferStatus
 from inventory.selectors import (
     price_find,
     sale_get_for_user,
@@ -28,6 +28,8 @@ from inventory.selectors import (
 )
 from inventory.services import sale_record, transfer_create, transfer_receive
 from ops_portal.errors import DomainError, NotFoundError
+from settlements.errors import SettlementErrorCode
+from settlements.selectors import settlement_get_for_store_date
 from settlements.services import settlement_record
 
 # Status of a form sent back with field errors: htmx swaps it in through actions.js.
@@ -47,7 +49,9 @@ def action_forms(request: HttpRequest) -> dict:
     return {
         "transfer_form": _transfer_form(request, initial={"from_store": initial["store"]}),
         "sale_form": SaleForm(stores=stores, initial=_sale_initial(request, selected)),
-        "settlement_form": SettlementForm(stores=stores, initial=initial),
+        "settlement_form": _settlement_form(
+            stores, store=selected, business_date=timezone.localdate()
+        ),
         "price_form": LookupForm(auto_id="price-%s"),
         "stock_form": _stock_lookup_form(),
     }
@@ -156,30 +160,81 @@ def sale_record_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _settlement_form(
+    stores: list, *, store, business_date, typed: dict[str, str] | None = None
+) -> SettlementForm:
+    """Build an unbound settlement form for a store and day.
+
+    A saved settlement of that store and day fills in its counts, notes and version.
+    Otherwise the form keeps the ``typed`` amounts and notes.
+    """
+    saved = None
+    if store is not None and business_date is not None:
+        saved = settlement_get_for_store_date(store=store, business_date=business_date)
+    if saved is not None:
+        initial = SettlementForm.initial_for(saved)
+    else:
+        initial = {**(typed or {}), "store": store.pk if store else None,
+                   "business_date": business_date, "version": 0}
+    return SettlementForm(
+        stores=stores, saved=saved, initial=initial,
+        refresh_url=reverse("home:action-settlement-form"),
+    )
+
+
+@require_GET
+def settlement_form_view(request: HttpRequest) -> HttpResponse:
+    """Render the settlement form for the ?store= and ?business_date= chosen in it."""
+    stores, _selected = store_selected_for_request(request)
+    chosen = SettlementForm(request.GET, stores=stores)
+    chosen.is_valid()
+    typed_names = [method.value for method in PaymentMethod] + ["notes"]
+    form = _settlement_form(
+        stores,
+        store=chosen.cleaned_data.get("store"),
+        business_date=chosen.cleaned_data.get("business_date"),
+        typed={name: request.GET.get(name, "") for name in typed_names},
+    )
+    return _form_response(request, "settlement_form.html", {"form": form})
+
+
 @require_POST
 def settlement_record_view(request: HttpRequest) -> HttpResponse:
     stores, _selected = store_selected_for_request(request)
-    form = SettlementForm(request.POST, stores=stores)
+    form = SettlementForm(
+        request.POST, stores=stores, refresh_url=reverse("home:action-settlement-form")
+    )
     if not form.is_valid():
         return _form_response(
             request, "settlement_form.html", {"form": form}, status=INVALID_STATUS
         )
+    store = form.cleaned_data["store"]
+    business_date = form.cleaned_data["business_date"]
     try:
         settlement = settlement_record(
             actor=request.user,
-            store=form.cleaned_data["store"],
-            business_date=form.cleaned_data["business_date"],
+            store=store,
+            business_date=business_date,
             counted=form.counted(),
             notes=form.cleaned_data["notes"],
+            expected_version=form.cleaned_data["version"] or 0,
         )
     except DomainError as error:
+        if error.code == SettlementErrorCode.STALE_VERSION:
+            # Someone else saved in between: show their counts, which the user saves over.
+            fresh = _settlement_form(stores, store=store, business_date=business_date)
+            context = {"form": fresh, "stale_message": error.message}
+            return _form_response(
+                request, "settlement_form.html", context, status=INVALID_STATUS
+            )
         form_errors_add(form, error, fields_by_key=SETTLEMENT_FIELDS_BY_KEY)
         return _form_response(
             request, "settlement_form.html", {"form": form}, status=INVALID_STATUS
         )
 
+    fresh = _settlement_form(stores, store=store, business_date=business_date)
     lines = list(settlement.lines.order_by("payment_method"))
-    context = {"form": form, "settlement": settlement, "lines": lines}
+    context = {"form": fresh, "settlement": settlement, "lines": lines}
     response = _form_response(request, "settlement_form.html", context)
     return _done(
         response,
@@ -271,6 +326,7 @@ urlpatterns = [
     path("actions/transfer/", transfer_create_view, name="action-transfer"),
     path("actions/sale/", sale_record_view, name="action-sale"),
     path("actions/settlement/", settlement_record_view, name="action-settlement"),
+    path("actions/settlement/form/", settlement_form_view, name="action-settlement-form"),
     path("actions/price/", price_find_view, name="action-price"),
     path("actions/stock/", stock_find_view, name="action-stock"),
     path("transfers/<int:pk>/", transfer_detail, name="transfer-detail"),

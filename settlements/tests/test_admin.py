@@ -163,9 +163,35 @@ def test_saving_counted_amount_reconciles(superuser_client, superuser):
 
     assert response.status_code == 302
     settlement.refresh_from_db()
+    revision = settlement.revisions.get(version=2)
     assert settlement.counted_total == Decimal("0.50")
     assert settlement.status == ReconciliationStatus.OK
     assert settlement.notes == "Recounted the till"
+    assert settlement.updated_by == superuser
+    assert revision.revised_by == superuser
+    assert revision.counted_before == {"cash": "5.00"}
+    assert revision.counted_after == {"cash": "0.50"}
+    assert revision.status_before == ReconciliationStatus.WARN
+
+
+def test_change_form_lists_history(superuser_client, superuser):
+    store = StoreFactory()
+    day = timezone.localdate()
+    settlement_record(actor=superuser, store=store, business_date=day,
+                      counted={"cash": "100", "card": "40"})
+    settlement = settlement_record(actor=back_office_user(username="recounter"), store=store,
+                                   business_date=day, counted={"cash": "100"})
+
+    response = superuser_client.get(
+        reverse("admin:settlements_settlement_change", args=[settlement.pk])
+    )
+
+    content = response.content.decode()
+    assert "change history" in content.lower()
+    assert "Version 2" in content
+    assert "by recounter: card 40.00 to not counted; status FAIL." in content
+    assert "Version 1" in content
+    assert "by admin-root: card not counted to 40.00, cash not counted to 100.00" in content
 
 
 def test_back_office_opens_changelists(client):

@@ -10,7 +10,12 @@ from inventory.errors import InventoryError, InventoryErrorCode
 from inventory.models import PaymentMethod
 from inventory.tests.factories import SaleFactory, StoreFactory, back_office_user, staff_user
 from settlements.errors import SettlementError, SettlementErrorCode
-from settlements.models import ReconciliationStatus, Settlement, SettlementLine
+from settlements.models import (
+    ReconciliationStatus,
+    Settlement,
+    SettlementLine,
+    SettlementRevision,
+)
 from settlements.services import reconciliation_status, settlement_reconcile, settlement_record
 
 
@@ -97,24 +102,116 @@ def test_sales_of_other_days_do_not_count():
 
 
 @pytest.mark.django_db
-def test_second_settlement_updates_the_first():
+def test_second_settlement_replaces_the_counts():
     store = StoreFactory()
     day = _day_with_sales(store, cash="100.00", card="40.00")
     actor = back_office_user()
     first = settlement_record(
         actor=actor, store=store, business_date=day,
-        counted={PaymentMethod.CASH: "60.00", PaymentMethod.CARD: "40.00"},
+        counted={PaymentMethod.CASH: "60.00", PaymentMethod.CARD: "40.00"}, notes="Till 1",
     )
 
     second = settlement_record(
-        actor=actor, store=store, business_date=day, counted={PaymentMethod.CASH: "100.00"},
+        actor=actor, store=store, business_date=day,
+        counted={PaymentMethod.CASH: "100.00", PaymentMethod.CARD: ""},
     )
 
     assert second.pk == first.pk
     assert Settlement.objects.count() == 1
-    assert SettlementLine.objects.filter(settlement=second).count() == 2
-    assert second.lines.get(payment_method=PaymentMethod.CARD).counted_amount == Decimal("40.00")
-    assert second.status == ReconciliationStatus.OK
+    assert second.lines.get(payment_method=PaymentMethod.CASH).counted_amount == Decimal("100.00")
+    assert second.lines.get(payment_method=PaymentMethod.CARD).counted_amount == Decimal("0")
+    assert second.counted_total == Decimal("100.00")
+    assert second.notes == ""
+    assert second.status == ReconciliationStatus.FAIL
+
+
+@pytest.mark.django_db
+def test_replacing_drops_uncounted_method_without_sales():
+    store = StoreFactory()
+    day = _day_with_sales(store, cash="100.00")
+    actor = back_office_user()
+    settlement_record(
+        actor=actor, store=store, business_date=day,
+        counted={PaymentMethod.CASH: "100.00", PaymentMethod.VOUCHER: "5.00"},
+    )
+
+    settlement = settlement_record(
+        actor=actor, store=store, business_date=day, counted={PaymentMethod.CASH: "100.00"},
+    )
+
+    assert list(settlement.lines.values_list("payment_method", flat=True)) == [PaymentMethod.CASH]
+    assert settlement.status == ReconciliationStatus.OK
+
+
+@pytest.mark.django_db
+def test_each_save_adds_revision_with_before_and_after():
+    store = StoreFactory()
+    day = _day_with_sales(store, cash="100.00")
+    first_user = back_office_user(username="first")
+    second_user = back_office_user(username="second")
+    settlement_record(
+        actor=first_user, store=store, business_date=day,
+        counted={PaymentMethod.CASH: "100.00", PaymentMethod.CARD: "20"}, notes="Till 1",
+    )
+
+    settlement = settlement_record(
+        actor=second_user, store=store, business_date=day,
+        counted={PaymentMethod.CASH: "90"}, notes="Recounted",
+    )
+
+    first, second = settlement.revisions.order_by("version")
+    assert settlement.version == 2
+    assert settlement.updated_by == second_user
+    assert first.revised_by == first_user
+    assert first.counted_before == {}
+    assert first.counted_after == {"card": "20.00", "cash": "100.00"}
+    assert first.status_before == ""
+    assert first.status_after == ReconciliationStatus.WARN
+    assert second.version == 2
+    assert second.revised_by == second_user
+    assert second.counted_before == {"card": "20.00", "cash": "100.00"}
+    assert second.counted_after == {"cash": "90.00"}
+    assert second.status_before == ReconciliationStatus.WARN
+    assert second.status_after == ReconciliationStatus.WARN
+    assert second.notes_before == "Till 1"
+    assert second.notes_after == "Recounted"
+
+
+@pytest.mark.django_db
+def test_settlement_rejects_stale_version():
+    store = StoreFactory()
+    day = _day_with_sales(store, cash="100.00")
+    actor = back_office_user(username="first")
+    settlement_record(actor=actor, store=store, business_date=day,
+                      counted={PaymentMethod.CASH: "100.00"}, expected_version=0)
+
+    with pytest.raises(SettlementError) as error:
+        settlement_record(actor=back_office_user(), store=store, business_date=day,
+                          counted={PaymentMethod.CASH: "1.00"}, expected_version=0)
+
+    settlement = Settlement.objects.get()
+    assert error.value.code == SettlementErrorCode.STALE_VERSION
+    assert "after you opened this form" in error.value.message
+    assert "by first" in error.value.message
+    assert settlement.counted_total == Decimal("100.00")
+    assert settlement.version == 1
+    assert SettlementRevision.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_settlement_accepts_current_version():
+    store = StoreFactory()
+    day = _day_with_sales(store, cash="100.00")
+    actor = back_office_user()
+    first = settlement_record(actor=actor, store=store, business_date=day,
+                              counted={PaymentMethod.CASH: "100.00"}, expected_version=0)
+
+    second = settlement_record(actor=actor, store=store, business_date=day,
+                               counted={PaymentMethod.CASH: "99.00"},
+                               expected_version=first.version)
+
+    assert second.version == 2
+    assert second.counted_total == Decimal("99.00")
 
 
 @pytest.mark.django_db
@@ -218,3 +315,4 @@ def test_concurrent_settlements_make_one(mysql_only):
     assert errors == []
     assert Settlement.objects.filter(store=store, business_date=day).count() == 1
     assert SettlementLine.objects.filter(payment_method=PaymentMethod.CASH).count() == 1
+    assert sorted(SettlementRevision.objects.values_list("version", flat=True)) == [1, 2, 3, 4]
