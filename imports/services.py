@@ -260,8 +260,10 @@ def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
         if job.purged_at is not None:
             raise import_purged_error(job=job, subject="file")
         if job.checkpoint.get("phase") != ImportStatus.FINALIZING:
-            # It starts over from parsing, and its bar must not sit at the last run's value.
+            # It starts over from parsing, so its bar and row counts must not show the
+            # last run's values, nor its error report link the last run's rows.
             job.pct = 0
+            job.rows_done = job.rows_ok = job.rows_bad = 0
         job.status = ImportStatus.QUEUED
         job.attempts = 0
         job.failure_code = ""
