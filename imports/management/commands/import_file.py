@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("path", help="CSV, TSV or XLSX file to import.")
         parser.add_argument("--kind", required=True, choices=ImportKind.values, help="What the file contains.")
         parser.add_argument("--user", help="Username the import runs as (default: the first superuser).")
-        parser.add_argument("--default-store", help="Store code for sales rows that name no store.")
+        parser.add_argument("--default-store", help="Store code for stock and sales rows that name no store.")
         parser.add_argument("--sheet", help="XLSX sheet to read (default: the first).")
         parser.add_argument("--price-list", help="Price list name for pricelist files without a price_list column.")
         parser.add_argument("--source", help="Source label of the prices, for pricelist files.")
