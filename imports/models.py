@@ -142,6 +142,10 @@ class ImportRowError(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        where = f"Row {self.row_number}, column {self.column}" if self.column else f"Row {self.row_number}"
+        return f"{where}: {self.code}"
+
 
 class StagedRow(models.Model):
     """Common columns of the staging tables: one validated row of one job's file."""

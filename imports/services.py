@@ -54,6 +54,8 @@ def import_job_start(
     as the file is the same; a different file under that key raises IDEMPOTENCY_CONFLICT.
     With ``dispatch`` off the job is not queued, and the caller runs it itself.
     """
+    # Kinds are matched as the header aliases are: "Stock" and " stock " mean stock.
+    kind = kind.strip().casefold()
     options = _import_check_request(actor=actor, kind=kind, upload=upload, options=options or {})
     digest = _file_sha256(upload)
     key = (idempotency_key or "").strip()[:255] or None

@@ -5,8 +5,6 @@ keeps no worker thread busy while it reads a long stream.
 """
 
 import asyncio
-import csv
-import io
 import json
 import time
 
@@ -16,10 +14,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.utils.http import content_disposition_header
 
 from imports.events import import_event_payload
-from imports.models import ImportJob, ImportRowError
+from imports.models import ImportJob
+from imports.reports import error_report_batch, error_report_head
 from imports.retention import import_purged_error
 from imports.selectors import import_job_get_for_user
-from imports.csv_safety import csv_safe_cell
 from ops_portal.errors import DomainError
 from ops_portal.tokens import api_token_user, bearer_key
 
@@ -28,8 +26,6 @@ POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 1.0
 # A stream ends after this long; EventSource reconnects with Last-Event-ID by itself.
 MAX_STREAM_SECONDS = 30 * 60
-REPORT_BATCH_ROWS = 2_000
-REPORT_COLUMNS = ["row_number", "column", "value", "error_code", "message"]
 
 
 def _not_authenticated() -> JsonResponse:
@@ -109,18 +105,6 @@ async def job_events(request: HttpRequest, task_id) -> HttpResponse:
     return response
 
 
-def _csv_line(cells: list) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow([csv_safe_cell(cell) for cell in cells])
-    return buffer.getvalue()
-
-
-def _report_batch(job_id: int, after_id: int) -> list[ImportRowError]:
-    return list(
-        ImportRowError.objects.filter(job_id=job_id, id__gt=after_id).order_by("id")[:REPORT_BATCH_ROWS]
-    )
-
-
 @login_not_required
 async def job_errors_csv(request: HttpRequest, task_id) -> HttpResponse:
     """Stream the error report: one line per problem, then the row's original cells.
@@ -135,18 +119,13 @@ async def job_errors_csv(request: HttpRequest, task_id) -> HttpResponse:
     if job.purged_at is not None:
         purged_error = import_purged_error(job=job, subject="error report").with_status(410)
         return JsonResponse(purged_error.as_dict(), status=purged_error.status_code)
-    header = list(job.summary.get("header") or [])
 
     async def stream():
-        yield "\ufeff" + _csv_line(REPORT_COLUMNS + header)
+        yield error_report_head(job)
         after_id = 0
-        while batch := await sync_to_async(_report_batch)(job.pk, after_id):
-            yield "".join(
-                _csv_line([error.row_number, error.column, error.value, error.code, error.message,
-                           *error.cells])
-                for error in batch
-            )
-            after_id = batch[-1].pk
+        while found := await sync_to_async(error_report_batch)(job.pk, after_id):
+            text, after_id = found
+            yield text
 
     stem = job.original_name.rsplit(".", 1)[0] or "import"
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")

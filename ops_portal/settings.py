@@ -84,6 +84,8 @@ MIDDLEWARE = [
 if DEBUG_TOOLBAR:
     INSTALLED_APPS.append("debug_toolbar")
     MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    # The toolbar starts as its handle, so it does not cover the page's forms.
+    DEBUG_TOOLBAR_CONFIG = {"SHOW_COLLAPSED": True}
     INTERNAL_IPS = ["127.0.0.1"]
 
 ROOT_URLCONF = "ops_portal.urls"

@@ -79,7 +79,10 @@ def test_import_file_done_ends_with_finished(files, catalog):
     job = ImportJob.objects.get()
     assert job.status == ImportStatus.DONE
     assert "imported 1, rejected 1" in lines[-3]
-    assert lines[-2] == f"Error report: /api/imports/{job.task_id}/errors.csv"
+    assert lines[-2] == (
+        f"Error report: /api/imports/{job.task_id}/errors.csv in the portal, or "
+        f"`manage.py import_status {job.pk} --error-report FILE`"
+    )
     assert lines[-1] == "Import finished."
 
 

@@ -48,6 +48,58 @@ def test_import_file_rejects_missing_path():
     assert "was not found" in str(error.value)
 
 
+def test_import_file_rejects_folder(tmp_path):
+    with pytest.raises(CommandError) as error:
+        call_command("import_file", str(tmp_path), kind="stock", stdout=io.StringIO())
+
+    assert "is a folder" in str(error.value)
+
+
+def test_import_file_writes_error_report(tmp_path):
+    path = CASES_DIR / "19-ragged-rows.csv"
+    catalog_for(path)
+    report = tmp_path / "errors.csv"
+    out = io.StringIO()
+
+    call_command("import_file", str(path), kind="stock", user=operations_user().username,
+                 error_report=report, stdout=out)
+
+    job = ImportJob.objects.get()
+    lines = report.read_text(encoding="utf-8-sig").splitlines()
+    assert f"written to {report}" in out.getvalue()
+    assert lines[0].startswith("row_number,column,value,error_code,message,")
+    assert len(lines) == 1 + job.row_errors.count()
+    assert {line.split(",")[3] for line in lines[1:]} == {"field_count"}
+
+
+def test_import_status_writes_error_report_of_job(tmp_path):
+    path = CASES_DIR / "19-ragged-rows.csv"
+    catalog_for(path)
+    call_command("import_file", str(path), kind="stock", user=operations_user().username,
+                 stdout=io.StringIO())
+    job = ImportJob.objects.get()
+    report = tmp_path / "later.csv"
+
+    call_command("import_status", str(job.pk), error_report=report, stdout=io.StringIO())
+
+    assert report.read_bytes().startswith(b"\xef\xbb\xbfrow_number,")
+    assert len(report.read_text(encoding="utf-8-sig").splitlines()) == 1 + job.row_errors.count()
+
+
+def test_import_status_report_needs_job(tmp_path):
+    with pytest.raises(CommandError) as error:
+        call_command("import_status", error_report=tmp_path / "x.csv", stdout=io.StringIO())
+
+    assert "needs the import" in str(error.value)
+
+
+def test_import_status_rejects_limit_zero():
+    with pytest.raises(CommandError) as error:
+        call_command("import_status", limit=0, stdout=io.StringIO())
+
+    assert "--limit must be 1 or more" in str(error.value)
+
+
 def test_rerun_import_of_done_job_changes_nothing():
     path = CASES_DIR / "01-bom-first-header.csv"
     catalog_for(path)

@@ -20,7 +20,7 @@ from imports.problems import ImportFileError
 from imports.readers import FormulaWithoutValue, RawRow
 from imports.readers.table import Table
 from imports.tests.factories import ImportJobFactory
-from imports.views import REPORT_COLUMNS
+from imports.reports import REPORT_COLUMNS
 from inventory.tests.factories import (
     ProductFactory,
     SerializedProductFactory,

@@ -3,12 +3,14 @@
 import sys
 import threading
 import time
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser, OutputWrapper
 from django.urls import reverse
 
 from imports.models import ImportJob, ImportStatus
+from imports.reports import error_report_write
 
 BAR_WIDTH = 30
 POLL_SECONDS = 0.5
@@ -30,6 +32,33 @@ def user_resolve(username: str | None):
     if user is None:
         raise CommandError("No superuser exists to run the import as. Pass --user USERNAME.")
     return user
+
+
+def error_report_argument_add(parser: CommandParser) -> None:
+    """Add --error-report, which import_file, rerun_import and import_status share."""
+    parser.add_argument(
+        "--error-report", type=Path, metavar="PATH",
+        help="Write the error report (CSV, UTF-8) of rejected rows to this file.",
+    )
+
+
+def error_report_save(job: ImportJob, path: Path | None, stdout: OutputWrapper) -> None:
+    """Write the job's error report to ``path`` when it has rejected rows, and print where."""
+    if path is None:
+        return
+    if not job.rows_bad:
+        stdout.write(f"No rejected rows, so {path} was not written.")
+        return
+    if job.purged_at is not None:
+        raise CommandError(
+            f"The error report of import {job.task_id} was removed with its file on "
+            f"{job.purged_at:%Y-%m-%d} (retention), so {path} was not written."
+        )
+    try:
+        problems = error_report_write(job, path)
+    except OSError as error:
+        raise CommandError(f"The error report could not be written to {path}: {error.strerror}.") from None
+    stdout.write(f"Error report: {problems:,} problems of {job.rows_bad:,} rows written to {path}")
 
 
 def worker_arguments_add(parser: CommandParser) -> None:
@@ -133,8 +162,8 @@ def _no_worker_message(job: ImportJob, waited_seconds: float) -> str:
     )
 
 
-def job_outcome(job: ImportJob, stdout: OutputWrapper, style) -> None:
-    """Print the job's result.
+def job_outcome(job: ImportJob, stdout: OutputWrapper, style, *, report_path: Path | None = None) -> None:
+    """Print the job's result, and write its error report to ``report_path`` when given.
 
     Raises CommandError, so that the command exits 1, when the job failed, was cancelled
     or rejected every row. The error is then the last line printed.
@@ -151,8 +180,13 @@ def job_outcome(job: ImportJob, stdout: OutputWrapper, style) -> None:
     for note in job.summary.get("notes") or []:
         stdout.write(f"Note: {note}")
     report_url = reverse("imports:job-errors", kwargs={"task_id": job.task_id}) if job.rows_bad else ""
-    if report_url:
-        stdout.write(f"Error report: {report_url}")
+    if report_path is not None:
+        error_report_save(job, report_path, stdout)
+    elif report_url:
+        stdout.write(
+            f"Error report: {report_url} in the portal, or "
+            f"`manage.py import_status {job.pk} --error-report FILE`"
+        )
     report_hint = f" The error report {report_url} lists the rejected rows." if report_url else ""
 
     if job.status == ImportStatus.FAILED:

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from imports.management.commands._progress import (
+    error_report_argument_add,
     job_follow,
     job_outcome,
     user_resolve,
@@ -33,13 +34,16 @@ class Command(BaseCommand):
         parser.add_argument("--price-list", help="Price list name for pricelist files without a price_list column.")
         parser.add_argument("--source", help="Source label of the prices, for pricelist files.")
         parser.add_argument("--priority", type=int,
-                            help="Priority of the price lists the file creates or updates.")
+                            help="Priority of the price lists the file creates; existing lists keep theirs.")
         parser.add_argument("--column-map", default="{}",
                             help='JSON object of field name to column header, such as \'{"sku": "Item"}\'.')
         worker_arguments_add(parser)
+        error_report_argument_add(parser)
 
     def handle(self, *args, **options) -> None:
         path = Path(options["path"])
+        if path.is_dir():
+            raise CommandError(f"{path} is a folder. Give the path of a CSV, TSV or XLSX file in it.")
         if not path.is_file():
             raise CommandError(f"File {path} was not found. Check the path.")
         try:
@@ -74,7 +78,7 @@ class Command(BaseCommand):
             runner = threading.Thread(target=_run, args=(job.pk,), daemon=True)
             runner.start()
         job = job_follow(job, self.stdout, runner=runner, worker_timeout=worker_timeout)
-        job_outcome(job, self.stdout, self.style)
+        job_outcome(job, self.stdout, self.style, report_path=options["error_report"])
 
 
 def _run(job_id: int) -> None:

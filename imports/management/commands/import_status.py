@@ -1,8 +1,12 @@
 """List recent imports, or show one in detail."""
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from imports.management.commands._progress import progress_line
+from imports.management.commands._progress import (
+    error_report_argument_add,
+    error_report_save,
+    progress_line,
+)
 from imports.management.commands.rerun_import import job_find
 from imports.models import ImportJob
 
@@ -13,11 +17,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("job", nargs="?", help="Task id or numeric id of one import.")
         parser.add_argument("--limit", type=int, default=20, help="How many imports to list (default 20).")
+        error_report_argument_add(parser)
 
     def handle(self, *args, **options) -> None:
+        if options["limit"] < 1:
+            raise CommandError(f"--limit must be 1 or more, not {options['limit']}.")
         if options["job"]:
-            self._detail(job_find(options["job"]))
+            job = job_find(options["job"])
+            self._detail(job)
+            error_report_save(job, options["error_report"], self.stdout)
             return
+        if options["error_report"]:
+            raise CommandError("--error-report needs the import: import_status ID --error-report FILE.")
         jobs = ImportJob.objects.select_related("created_by").order_by("-created_at")[: options["limit"]]
         self.stdout.write(f"{'id':>5}  {'task id':36}  {'kind':9}  {'status':10}  {'%':>6}  {'rows':>9}  {'bad':>7}  file")
         for job in jobs:

@@ -6,6 +6,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imports.management.commands._progress import (
+    error_report_argument_add,
     job_follow,
     job_outcome,
     user_resolve,
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("job", help="Task id (UUID) or numeric id of the import.")
         parser.add_argument("--user", help="Username the rerun runs as (default: the first superuser).")
         worker_arguments_add(parser)
+        error_report_argument_add(parser)
 
     def handle(self, *args, **options) -> None:
         job = job_find(options["job"])
@@ -43,7 +45,7 @@ class Command(BaseCommand):
             runner = threading.Thread(target=_run, args=(job.pk,), daemon=True)
             runner.start()
         job = job_follow(job, self.stdout, runner=runner, worker_timeout=worker_timeout)
-        job_outcome(job, self.stdout, self.style)
+        job_outcome(job, self.stdout, self.style, report_path=options["error_report"])
 
 
 def job_find(identifier: str) -> ImportJob:
