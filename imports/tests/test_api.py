@@ -109,6 +109,16 @@ def test_same_key_with_other_kind_names_kinds(client, catalog):
     assert ImportJob.objects.count() == 1
 
 
+@pytest.mark.parametrize("kind", ["Stock", " STOCK "])
+def test_post_accepts_kind_in_any_case(client, catalog, kind):
+    client.force_login(operations_user())
+
+    response = _post(client, kind=kind)
+
+    assert response.status_code == 202
+    assert ImportJob.objects.get().kind == "stock"
+
+
 def test_post_rejects_file_over_limit(client, settings, catalog):
     settings.IMPORT_MAX_UPLOAD_BYTES = 10
     client.force_login(operations_user())
