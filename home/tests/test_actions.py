@@ -709,3 +709,64 @@ def test_stock_lookup_stays_within_query_budget(client, clerk, store, other_stor
         response = client.get(reverse("home:action-stock"), {"q": "CBL-1"}, **HTMX)
 
     assert response.status_code == 200
+
+
+# Refreshing the overview and the charts after an action
+
+
+@pytest.mark.parametrize("action", ["transfer", "sale", "settlement"])
+def test_saved_action_triggers_home_changed(client, clerk, store, other_store, action):
+    stocked_product(store, on_hand=5, price="10.00", sku="CBL-1")
+    today = timezone.localdate().isoformat()
+    data = {
+        "transfer": {"from_store": store.pk, "to_store": other_store.pk, "item": "CBL-1",
+                     "quantity": 1},
+        "sale": {"store": store.pk, "item": "CBL-1", "quantity": 1, "payment_method": "cash"},
+        "settlement": {"store": store.pk, "business_date": today, "cash": "10", "version": 0},
+    }[action]
+
+    response = client.post(reverse(f"home:action-{action}"), data, **HTMX)
+
+    events = json.loads(response["HX-Trigger"])
+    assert response.status_code == 200
+    assert events["home:changed"] == {}
+    assert "actions:done" in events
+
+
+def test_rejected_action_triggers_nothing(client, clerk, store):
+    response = client.post(reverse("home:action-sale"), {"store": store.pk}, **HTMX)
+
+    assert response.status_code == 422
+    assert "HX-Trigger" not in response
+
+
+def test_overview_section_shows_kpis_after_sale(client, clerk, store):
+    product = stocked_product(store, on_hand=5, price="10.00", sku="CBL-1")
+    url = reverse("home:overview-section")
+    query = {"store": store.pk, "date": timezone.localdate().isoformat()}
+    before = client.get(url, query, **HTMX)
+    sale_record(actor=clerk, store=store, lines=[SaleLineIn(sku=product.sku)],
+                payment_method=PaymentMethod.CASH)
+
+    after = client.get(url, query, **HTMX)
+
+    content = after.content.decode()
+    assert before.context["kpis"].on_hand == 5
+    assert after.status_code == 200
+    assert after.context["kpis"].on_hand == 4
+    assert after.context["kpis"].sales == 1
+    assert 'hx-trigger="home:changed from:body"' in content
+    assert 'id="stock-overview"' in content
+
+
+def test_overview_section_hides_foreign_store(client, clerk, other_store):
+    response = client.get(reverse("home:overview-section"), {"store": other_store.pk}, **HTMX)
+
+    assert response.status_code == 404
+    assert "stock-overview" not in response.content.decode()
+
+
+def test_analytics_section_reloads_on_home_changed(client, clerk, store):
+    response = client.get(reverse("home:analytics-section"), {"store": store.pk}, **HTMX)
+
+    assert 'hx-trigger="home:changed from:body"' in response.content.decode()

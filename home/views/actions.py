@@ -2,7 +2,8 @@
 
 The dialogs post with htmx. An invalid form comes back with status 422 and its field
 messages in place, which static/js/home/actions.js swaps in. A success comes back as a
-fresh form with an ``actions:done`` client event that names the toast and the dialog to close.
+fresh form with an ``actions:done`` client event that names the toast and the dialog to
+close, and a ``home:changed`` event on which the overview and analytics sections reload.
 """
 
 from django.contrib import messages
@@ -35,6 +36,9 @@ from settlements.services import settlement_record
 # Status of a form sent back with field errors: htmx swaps it in through actions.js.
 INVALID_STATUS = 422
 DONE_EVENT = "actions:done"
+# Sent with every saved sale, transfer and settlement: the overview KPIs and the charts
+# listen for it and fetch themselves again.
+CHANGED_EVENT = "home:changed"
 SESSION_PAYMENT_METHOD_KEY = "home.sale.payment_method"
 
 TRANSFER_FIELDS_BY_KEY = {"lines": "item", "": "from_store"}
@@ -94,6 +98,7 @@ def _done(response: HttpResponse, *, message: str, href: str = "", link_text: st
     params = {"message": message, "dialog": dialog}
     if href:
         params["link"] = {"href": href, "text": link_text}
+    trigger_client_event(response, CHANGED_EVENT)
     return trigger_client_event(response, DONE_EVENT, params)
 
 

@@ -129,6 +129,24 @@ def overview_panel(request: HttpRequest, panel: str) -> HttpResponse:
     return render(request, f"home/partials/overview/{panel}.html", context)
 
 
+@require_GET
+def overview_section(request: HttpRequest) -> HttpResponse:
+    """Render the overview section for ?store= and ?date=, which reloads it after an action."""
+    try:
+        store = _store_from_query(request)
+        business_date = business_date_parse(request.GET.get("date"))
+    except InventoryError as error:
+        return _panel_error(request, error.message, status=404)
+    except OverviewError as error:
+        return _panel_error(request, error.message, status=400)
+    if store is None:
+        return _panel_error(request, "You are not a member of any store.", status=404)
+
+    context = overview_context(request, store=store, business_date=business_date)
+    context["store"] = store
+    return render(request, "home/partials/overview.html", context)
+
+
 @require_POST
 def store_select(request: HttpRequest) -> HttpResponse:
     """Remember the store chosen in the top bar for this user, then go back where they were."""
@@ -167,6 +185,7 @@ def _panel_error(request: HttpRequest, message: str, *, status: int) -> HttpResp
 
 urlpatterns: list[URLPattern] = [
     path("store/", store_select, name="store-select"),
+    path("overview/", overview_section, name="overview-section"),
     path(
         "overview/<slug:panel>/",
         overview_panel,

@@ -1,5 +1,7 @@
 """Quick Actions driven in Chromium by keyboard alone: Tab, Enter, arrows and typing."""
 
+import datetime
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -7,6 +9,7 @@ from playwright.sync_api import expect
 from inventory.models import Sale, SerialStatus, StockLevel, Transfer
 from inventory.tests.factories import StoreFactory, staff_user, stocked_product, stocked_unit
 from settlements.models import Settlement
+from settlements.services import settlement_record
 
 pytestmark = pytest.mark.browser
 
@@ -191,6 +194,60 @@ def test_settlement_by_keyboard_shows_reconciliation(signed_in, north):
     settlement = Settlement.objects.get()
     assert settlement.business_date == timezone.localdate()
     assert settlement.status == "fail"
+
+
+def test_settlement_dialog_shows_saved_counts(signed_in, north):
+    clerk = staff_user(north, username="clerk")
+    settlement_record(actor=clerk, store=north, business_date=timezone.localdate(),
+                      counted={"cash": "50", "card": "20"})
+    page = signed_in(clerk)
+
+    page.locator("[data-dialog-open=settlement-dialog]").click()
+    page.locator("#settlement-card").fill("")
+    page.locator("#settlement-submit").click()
+
+    expect(page.locator(".settlement-result")).to_contain_text("counted 50.00")
+    settlement = Settlement.objects.get()
+    assert settlement.counted_total == 50
+    assert settlement.version == 2
+
+
+def test_settlement_dialog_loads_saved_day_on_date_change(signed_in, north):
+    clerk = staff_user(north, username="clerk")
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    settlement_record(actor=clerk, store=north, business_date=yesterday,
+                      counted={"cash": "75.5"})
+    page = signed_in(clerk)
+    page.locator("[data-dialog-open=settlement-dialog]").click()
+    expect(page.locator("#settlement-saved-note")).to_have_count(0)
+
+    page.locator("#settlement-business_date").fill(yesterday.isoformat())
+    page.locator("#settlement-business_date").dispatch_event("change")
+
+    expect(page.locator("#settlement-saved-note")).to_contain_text("by clerk")
+    expect(page.locator("#settlement-cash")).to_have_value("75.50")
+    expect(page.locator("#settlement-submit")).to_have_text("Update settlement")
+
+
+def test_sale_refreshes_overview_and_chart(signed_in, north):
+    stocked_product(north, on_hand=5, price="10.00", sku="CBL-1")
+    page = signed_in(staff_user(north, username="clerk"))
+    on_hand = page.locator("#stock-overview .kpi").nth(0).locator(".kpi-value")
+    sold = page.locator("#stock-overview .kpi").nth(2).locator(".kpi-value")
+    expect(on_hand).to_contain_text("5 units")
+    page.locator("#analytics").scroll_into_view_if_needed()
+    chart_total = page.locator("#analytics .chart-total").first
+    expect(chart_total).to_contain_text("0.00")
+
+    page.locator("[data-dialog-open=sale-dialog]").click()
+    page.locator("#sale-item").fill("CBL-1")
+    page.locator("#sale-payment_method_0").check()
+    page.locator("#sale-submit").click()
+
+    expect(page.locator(".toast-success")).to_contain_text("recorded at N01")
+    expect(on_hand).to_contain_text("4 units")
+    expect(sold).to_contain_text("10.00")
+    expect(chart_total).to_contain_text("10.00")
 
 
 def test_settlement_bad_amount_rejected(signed_in, north):
