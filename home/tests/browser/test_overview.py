@@ -52,3 +52,22 @@ def test_low_stock_drilldown_opens_by_keyboard(signed_in):
 
     expect(button).to_have_attribute("aria-expanded", "false")
     expect(panel).to_be_hidden()
+
+
+def test_phone_width_page_does_not_scroll_sideways(signed_in):
+    day = store_day_build()
+    page = signed_in(day.staff, viewport={"width": 390, "height": 844})
+    expect(page.get_by_role("button", name="Transfer from SISTER").first).to_be_attached()
+
+    page.locator("#analytics").scroll_into_view_if_needed()
+    page.locator("#analytics [data-chart-frame]").first.wait_for()
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    inner_width = page.evaluate("window.innerWidth")
+
+    assert inner_width == 390
+    assert scroll_width <= inner_width
+
+    page.locator('[data-drilldown="low-stock"]').click()
+    page.locator("#drilldown-low-stock").get_by_role("heading", name="Low-stock SKUs").wait_for()
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= inner_width
