@@ -242,8 +242,9 @@ def low_stock_for_store(
 
     Each row names the store to request the product from: among the other active stores
     with stock above their own threshold, the ones the user may act on come first, then the
-    largest surplus. A store the user may not act on is still offered when no other has a
-    surplus, because the transfer service decides whether the user may send from it.
+    largest surplus. A store the user may not act on is still named, with user_may_act
+    False, when no other has a surplus. Home then shows a hint to ask that store instead
+    of a transfer button, because the transfer service rejects a user sending from it.
     """
     levels = _stock_cached(store, f"low-stock-{limit}", lambda: _low_levels_read(store, limit))
     sources = _transfer_sources(store=store, user=user, levels=levels)

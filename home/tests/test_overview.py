@@ -319,6 +319,17 @@ def test_home_low_stock_row_prefills_transfer(client, day):
     assert "Transfer from SISTER" in html
 
 
+def test_home_low_stock_hints_at_foreign_source(client, day):
+    StockLevel.objects.filter(store=day.sister, product=day.charger).update(on_hand=5)
+    client.force_login(day.staff)
+
+    html = client.get("/home/").content.decode()
+
+    assert "data-transfer-prefill" not in html
+    assert "Transfer from SPARE" not in html
+    assert "SPARE has 20 spare. It is not one of your stores, so ask SPARE to send" in html
+
+
 def test_home_page_query_count_is_capped(client, day, django_assert_max_num_queries):
     client.force_login(day.staff)
     client.get("/home/")
