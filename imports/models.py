@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from imports.problems import ImportErrorCode
 from inventory.models import Store
 
 
@@ -35,6 +36,15 @@ RUNNING_STATUSES = (
     ImportStatus.FINALIZING,
 )
 FINISHED_STATUSES = (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED)
+# Failures that come from the file and the job's options alone, which a retry reads
+# unchanged, so it would fail the same way. The fix is a new upload.
+FILE_FAILURE_CODES = frozenset({
+    ImportErrorCode.FILE_UNSUPPORTED, ImportErrorCode.FILE_CORRUPT, ImportErrorCode.FILE_TOO_LARGE,
+    ImportErrorCode.FILE_EMPTY, ImportErrorCode.HEADER_MISSING, ImportErrorCode.SHEET_NOT_FOUND,
+    ImportErrorCode.COLUMN_MISSING, ImportErrorCode.COLUMN_DUPLICATE,
+    ImportErrorCode.COLUMN_MAP_INVALID, ImportErrorCode.DATE_ORDER_CONFLICT,
+    ImportErrorCode.NUMBER_STYLE_CONFLICT,
+})
 
 
 def _upload_path(job: "ImportJob", filename: str) -> str:
@@ -121,6 +131,15 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def is_retryable(self) -> bool:
+        """Return whether a retry may end otherwise: cancelled, or failed for another reason than the file."""
+        if self.purged_at is not None:
+            return False
+        if self.status == ImportStatus.CANCELLED:
+            return True
+        return self.status == ImportStatus.FAILED and self.failure_code not in FILE_FAILURE_CODES
 
 
 class ImportRowError(models.Model):

@@ -29,6 +29,7 @@ class ImportJobOut(Schema):
     summary: dict
     failure_code: str | None
     failure_reason: str | None
+    retryable: bool
     error_report_url: str | None
     status_url: str
     events_url: str

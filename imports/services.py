@@ -261,6 +261,13 @@ def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
             ).with_status(409)
         if job.purged_at is not None:
             raise import_purged_error(job=job, subject="file")
+        if not job.is_retryable:
+            raise ImportRequestError(
+                f"Import {job.task_id} failed on the file itself ({job.failure_code}): "
+                f"{job.failure_reason} A retry reads the same file and would fail the same "
+                "way, so fix the file and upload it again.",
+                code=ImportErrorCode.NOT_RETRYABLE,
+            ).with_status(409)
         if job.checkpoint.get("phase") != ImportStatus.FINALIZING:
             # It starts over from parsing, so its bar and row counts must not show the
             # last run's values, nor its error report link the last run's rows.

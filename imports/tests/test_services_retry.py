@@ -43,3 +43,35 @@ def test_retry_in_finalizing_keeps_percent():
     assert retried.status == ImportStatus.QUEUED
     assert retried.pct == 61.25
     assert (retried.rows_ok, retried.rows_bad) == (90_000, 12)
+
+
+@pytest.mark.parametrize("code", ["column_missing", "header_missing", "file_unsupported"])
+def test_retry_rejects_failure_of_file(code):
+    from imports.errors import ImportRequestError
+
+    job = ImportJobFactory(status=ImportStatus.FAILED, failure_code=code,
+                           failure_reason="Column 'qty' is missing.", checkpoint={})
+
+    with pytest.raises(ImportRequestError) as error:
+        import_job_retry(actor=back_office_user(), job=job, dispatch=False)
+
+    assert error.value.status_code == 409
+    assert error.value.code == "not_retryable"
+    assert "upload it again" in error.value.message
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+
+
+@pytest.mark.parametrize(("status", "code", "retryable"), [
+    (ImportStatus.FAILED, "worker_fault", True),
+    (ImportStatus.FAILED, "file_missing", True),
+    (ImportStatus.CANCELLED, "", True),
+    (ImportStatus.FAILED, "column_duplicate", False),
+    (ImportStatus.DONE, "", False),
+])
+def test_payload_says_whether_retry_can_help(status, code, retryable):
+    from imports.events import import_event_payload
+
+    job = ImportJobFactory(status=status, failure_code=code)
+
+    assert import_event_payload(job=job)["retryable"] is retryable

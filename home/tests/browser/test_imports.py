@@ -286,6 +286,21 @@ def test_cancel_then_retry_from_drawer(signed_in, tmp_path):
     assert drawer.get_by_role("button", name="Cancel import").is_hidden()
 
 
+def test_drawer_offers_no_retry_for_file_failure(signed_in, tmp_path):
+    codes = _catalog()
+    path = tmp_path / "no-sku.csv"
+    path.write_text(f"store,qty\n{codes[0]},4\n", encoding="utf-8")
+    page = signed_in(operations_user(username="operator"))
+
+    _upload(page, path)
+    _open_details(page, "no-sku.csv")
+    drawer = page.locator("#import-drawer")
+    drawer.locator("[data-field=phase]").get_by_text("Failed", exact=True).wait_for(timeout=60_000)
+
+    expect(drawer.locator("[data-field=failure]")).to_contain_text("sku")
+    expect(drawer.get_by_role("button", name="Retry import")).to_be_hidden()
+
+
 def test_refresh_renders_list_again(signed_in, tmp_path):
     codes = _catalog()
     path = _small_count_with_bad_rows(tmp_path, codes)

@@ -155,7 +155,9 @@
     });
     var retry = drawer.querySelector('[data-import-action="retry"]');
     var cancel = drawer.querySelector('[data-import-action="cancel"]');
-    retry.hidden = job.status !== "failed" && job.status !== "cancelled";
+    // A failure of the file itself (a missing column, say) would repeat, so the drawer
+    // offers no retry. Its failure reason asks the user to fix the file.
+    retry.hidden = !job.retryable;
     cancel.hidden = !imports.isRunning(job.status);
   }
 
