@@ -387,6 +387,23 @@ def test_sale_of_sold_serial_shows_error_on_item(client, clerk, store):
     assert Sale.objects.count() == 1
 
 
+def test_sale_of_foreign_serial_hides_its_store(client, clerk, store, other_store):
+    unit = stocked_unit(other_store)
+
+    response = client.post(reverse("home:action-sale"), {
+        "store": store.pk, "item": unit.serial, "quantity": 1, "payment_method": "cash",
+    }, **HTMX)
+
+    errors = response.context["form"].errors["item"]
+    assert response.status_code == 422
+    assert errors == [
+        f"Serial {unit.serial} is at another store, which is not one of yours, so it is not "
+        "at N01. Check the serial, or ask back office where the unit is."
+    ]
+    assert "S02" not in response.content.decode()
+    assert Sale.objects.count() == 0
+
+
 def test_sale_without_payment_method_saves_nothing(client, clerk, store):
     unit = stocked_unit(store)
 

@@ -27,8 +27,8 @@ from inventory.services.lines import (
     ResolvedLine,
     lines_resolve,
     stock_shortfalls,
-    unit_check_available,
 )
+from inventory.services.serials import unit_check_available_for_user
 from inventory.services.stock import stock_change, stock_levels_lock, stock_levels_save
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def sale_record(
     with transaction.atomic():
         resolved, problems = lines_resolve(lines=lines)
         levels = stock_levels_lock(pairs={(store.pk, line.product.pk) for line in resolved})
-        problems += _sale_check_stock(resolved, store, levels)
+        problems += _sale_check_stock(resolved, store, levels, actor)
         priced, price_problems = _sale_price_lines(resolved, lines, store, price_date)
         problems += price_problems
         if problems:
@@ -118,14 +118,13 @@ def _sale_check_request(
 
 
 def _sale_check_stock(
-    resolved: list[ResolvedLine], store: Store, levels: dict
+    resolved: list[ResolvedLine], store: Store, levels: dict, actor: AbstractBaseUser
 ) -> list[InventoryError]:
     problems: list[InventoryError] = []
     for line in resolved:
         if line.unit is not None:
-            problem = unit_check_available(
-                unit=line.unit, store_id=store.pk, store_code=store.code,
-                field=f"lines.{line.index}",
+            problem = unit_check_available_for_user(
+                unit=line.unit, store=store, user=actor, field=f"lines.{line.index}",
             )
             if problem is not None:
                 problems.append(problem)

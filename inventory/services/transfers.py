@@ -24,8 +24,8 @@ from inventory.services.lines import (
     ResolvedLine,
     lines_resolve,
     stock_shortfalls,
-    unit_check_available,
 )
+from inventory.services.serials import unit_check_available_for_user
 from inventory.services.stock import stock_change, stock_levels_lock, stock_levels_save
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def transfer_create(
         levels = stock_levels_lock(
             pairs={(store.pk, line.product.pk) for line in resolved for store in (from_store, to_store)}
         )
-        problems += _transfer_check_lines(resolved, from_store, levels)
+        problems += _transfer_check_lines(resolved, from_store, levels, actor)
         if problems:
             raise InventoryError.from_problems(problems)
 
@@ -119,14 +119,13 @@ def _transfer_check_stores(*, actor: AbstractBaseUser, from_store: Store, to_sto
 
 
 def _transfer_check_lines(
-    resolved: list[ResolvedLine], from_store: Store, levels: dict
+    resolved: list[ResolvedLine], from_store: Store, levels: dict, actor: AbstractBaseUser
 ) -> list[InventoryError]:
     problems: list[InventoryError] = []
     for line in resolved:
         if line.unit is not None:
-            problem = unit_check_available(
-                unit=line.unit, store_id=from_store.pk, store_code=from_store.code,
-                field=f"lines.{line.index}",
+            problem = unit_check_available_for_user(
+                unit=line.unit, store=from_store, user=actor, field=f"lines.{line.index}",
             )
             if problem is not None:
                 problems.append(problem)

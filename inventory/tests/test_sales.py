@@ -202,6 +202,45 @@ def test_sale_rejects_reserved_unit():
     _assert_nothing_written()
 
 
+@pytest.mark.django_db
+def test_sale_of_serial_elsewhere_names_visible_store():
+    here, there = StoreFactory(code="S001"), StoreFactory(code="S002")
+    unit = stocked_unit(there)
+
+    with pytest.raises(InventoryError) as error:
+        sale_record(
+            actor=staff_user(here, there), store=here, lines=[SaleLineIn(serial=unit.serial)],
+            payment_method=PaymentMethod.CASH,
+        )
+
+    assert error.value.code == InventoryErrorCode.SERIAL_AT_OTHER_STORE
+    assert error.value.message == (
+        f"Serial {unit.serial} is at store S002, not at S001. Use store S002 instead, "
+        "or transfer the unit to S001 first."
+    )
+    assert error.value.field_errors == {"lines.0": ["At store S002, not at S001."]}
+    _assert_nothing_written()
+
+
+@pytest.mark.django_db
+def test_sale_of_serial_elsewhere_hides_foreign_store():
+    here = StoreFactory(code="S001")
+    unit = stocked_unit(StoreFactory(code="S003"))
+
+    with pytest.raises(InventoryError) as error:
+        sale_record(
+            actor=staff_user(here), store=here, lines=[SaleLineIn(serial=unit.serial)],
+            payment_method=PaymentMethod.CASH,
+        )
+
+    assert error.value.code == InventoryErrorCode.SERIAL_AT_OTHER_STORE
+    assert "S003" not in error.value.message
+    assert "Find Stock" not in error.value.message
+    assert "is at another store, which is not one of yours" in error.value.message
+    assert "S003" not in str(error.value.field_errors)
+    _assert_nothing_written()
+
+
 def _race(count: int, action) -> list:
     """Run ``action`` in ``count`` threads released at once; return results or errors."""
     barrier = threading.Barrier(count)

@@ -127,6 +127,22 @@ def test_transfer_lists_every_failing_line():
     _assert_nothing_written()
 
 
+def test_transfer_of_serial_elsewhere_hides_foreign_store():
+    source, destination = StoreFactory(code="S001"), StoreFactory(code="S002")
+    unit = stocked_unit(StoreFactory(code="S003"))
+
+    with pytest.raises(InventoryError) as error:
+        transfer_create(
+            actor=staff_user(source), from_store=source, to_store=destination,
+            lines=[TransferLineIn(serial=unit.serial)],
+        )
+
+    assert error.value.code == InventoryErrorCode.SERIAL_AT_OTHER_STORE
+    assert "S003" not in error.value.message
+    assert "not one of yours" in error.value.message
+    _assert_nothing_written()
+
+
 def test_transfer_rejects_unit_not_in_stock():
     source, destination = StoreFactory(), StoreFactory()
     unit = stocked_unit(source, status=SerialStatus.DAMAGED)
