@@ -33,7 +33,7 @@ def import_event_payload(*, job: ImportJob) -> dict:
         "rows_ok": job.rows_ok,
         "rows_bad": job.rows_bad,
         "rows_done": job.rows_done,
-        "pct": job.pct,
+        "pct": float(job.pct),
         "throughput_rps": job.throughput_rps,
         "eta_seconds": job.eta_seconds,
         "failure_code": job.failure_code or None,

@@ -273,6 +273,7 @@ def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
             # last run's values, nor its error report link the last run's rows.
             job.pct = 0
             job.rows_done = job.rows_ok = job.rows_bad = 0
+            job.rows_total = None
         job.status = ImportStatus.QUEUED
         job.attempts = 0
         job.failure_code = ""

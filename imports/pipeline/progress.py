@@ -49,18 +49,22 @@ class ProgressReporter:
         self._last_sample = time.monotonic()
         self._rate: float | None = None
 
-    def phase_start(self, phase: ImportStatus, *, total: int, done: int = 0) -> None:
+    def phase_start(self, phase: ImportStatus, *, total: int, done: int = 0,
+                    work_started: float | None = None) -> None:
         """Enter a phase that will handle ``total`` rows, and publish the change at once.
 
         ``done`` rows were handled before the phase started (staging files loaded during
         validation), so they count towards the phase's progress but not its rows per second.
+        ``work_started`` is the time.monotonic() at which the work the phase finishes first
+        began, when that was before the phase (a file already loading): the first rate
+        sample spans from then, not from the phase's start.
         """
         self._phase_record_timing()
         self.phase = phase
         self.phase_total = max(total, 0)
         self.phase_started = time.monotonic()
         self._last_rows = done
-        self._last_sample = self.phase_started
+        self._last_sample = self.phase_started if work_started is None else min(work_started, self.phase_started)
         self._rate = None
         self.job.status = phase
         self.job.rows_done = done

@@ -416,7 +416,11 @@ def _phase_load(
     job: ImportJob, reporter: ProgressReporter, handler, loader: BackgroundLoader | None
 ) -> None:
     already_loaded = loader.rows_loaded() if loader is not None else 0
-    reporter.phase_start(ImportStatus.LOADING, total=job.rows_ok, done=already_loaded)
+    # A file still loading when validation ends began earlier: its rows per second count
+    # from then, or a 50,000-row file that ends just after the phase starts would show
+    # over a million rows per second.
+    reporter.phase_start(ImportStatus.LOADING, total=job.rows_ok, done=already_loaded,
+                         work_started=loader.loading_since if loader is not None else None)
     if loader is not None:
         # The files loaded during validation count from the phase's start; the rest as
         # they finish.

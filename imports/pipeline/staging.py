@@ -9,6 +9,7 @@ table, which would stall every till writing to that table meanwhile.
 import datetime
 import logging
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
@@ -197,6 +198,8 @@ class BackgroundLoader:
     def __init__(self, *, job: ImportJob, model: type[models.Model]) -> None:
         self.model = model
         self.loaded = 0
+        # time.monotonic() at which the file now loading started, None between files.
+        self.loading_since: float | None = None
         self._pending: list[Future] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging-load")
         # Rows of an earlier attempt of the same job go before any file of this one loads.
@@ -207,7 +210,14 @@ class BackgroundLoader:
         return connection.vendor == "mysql" and not connection.in_atomic_block
 
     def submit(self, path: Path) -> None:
-        self._pending.append(self._executor.submit(_load_data_infile, self.model, path))
+        self._pending.append(self._executor.submit(self._load, path))
+
+    def _load(self, path: Path) -> int:
+        self.loading_since = time.monotonic()
+        try:
+            return _load_data_infile(self.model, path)
+        finally:
+            self.loading_since = None
 
     def rows_loaded(self) -> int:
         """Return the rows of the files that have finished loading so far."""

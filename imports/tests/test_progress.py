@@ -28,6 +28,19 @@ def test_rows_done_before_phase_not_counted_as_rate():
     assert 0 < job.throughput_rps <= 110_000
 
 
+def test_rate_counts_from_work_started_before_phase():
+    job = ImportJobFactory(created_by=back_office_user(), status=ImportStatus.VALIDATING)
+    reporter = ProgressReporter(job)
+
+    reporter.phase_start(ImportStatus.LOADING, total=100_000, done=50_000,
+                         work_started=time.monotonic() - 2.0)
+    reporter.advance(100_000, force=True)
+
+    job = ImportJob.objects.get(pk=job.pk)
+    # 50,000 rows over 2 s or more; timed from the phase's start it would be millions.
+    assert 0 < job.throughput_rps <= 25_000
+
+
 def test_phase_start_reports_rows_already_done():
     job = ImportJobFactory(created_by=back_office_user(), status=ImportStatus.VALIDATING)
     reporter = ProgressReporter(job)

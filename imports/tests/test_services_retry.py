@@ -27,6 +27,7 @@ def test_retry_from_start_resets_row_counts():
 
     job.refresh_from_db()
     assert (job.rows_done, job.rows_ok, job.rows_bad) == (0, 0, 0)
+    assert job.rows_total is None
 
 
 def test_retry_in_finalizing_keeps_percent():
