@@ -177,6 +177,55 @@ def test_quick_sale_unknown_serial_rejected(signed_in, north):
     assert Sale.objects.count() == 0
 
 
+def test_quick_sale_escape_clears_item_and_errors(signed_in, north):
+    page = signed_in(staff_user(north, username="clerk"))
+    dialog = page.locator("#sale-dialog")
+    page.locator("[data-dialog-open=sale-dialog]").click()
+    page.locator("#sale-item").fill("999999999999999")
+    page.locator("#sale-quantity").fill("3")
+    page.locator("#sale-submit").click()
+    expect(page.locator("#sale-item_error")).to_be_visible()
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.locator("[data-dialog-open=sale-dialog]").click()
+
+    expect(dialog).to_be_visible()
+    expect(page.locator("#sale-item")).to_have_value("")
+    expect(page.locator("#sale-quantity")).to_have_value("1")
+    expect(dialog.locator(".form-errors, .errorlist")).to_have_count(0)
+    expect(page.locator("#sale-item")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#sale-item")).to_be_focused()
+
+
+def test_transfer_cancel_clears_typed_values(signed_in, north):
+    page = signed_in(staff_user(north, username="clerk"))
+    page.locator("[data-dialog-open=transfer-dialog]").click()
+    page.locator("#transfer-item").fill("CBL-1")
+
+    page.locator("#transfer-dialog [data-dialog-close]").click()
+    page.locator("[data-dialog-open=transfer-dialog]").click()
+
+    expect(page.locator("#transfer-item")).to_have_value("")
+
+
+def test_sale_after_reset_still_posts_with_htmx(signed_in, north):
+    unit = stocked_unit(north, price="599.00")
+    page = signed_in(staff_user(north, username="clerk"))
+    page.locator("[data-dialog-open=sale-dialog]").click()
+    page.locator("#sale-item").fill("nothing")
+    page.keyboard.press("Escape")
+    page.locator("[data-dialog-open=sale-dialog]").click()
+
+    page.locator("#sale-item").fill(unit.serial)
+    page.locator("#sale-payment_method_0").check()
+    page.locator("#sale-submit").click()
+
+    expect(page.locator(".toast-success")).to_contain_text("recorded at N01")
+    expect(page.locator("#sale-dialog")).to_be_hidden()
+    assert page.url.endswith("/home/")
+
+
 def test_settlement_by_keyboard_shows_reconciliation(signed_in, north):
     page = signed_in(staff_user(north, username="clerk"))
 

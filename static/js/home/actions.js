@@ -85,9 +85,60 @@
   // Sent by the server in the HX-Trigger header once an action has been saved.
   document.addEventListener("actions:done", function (event) {
     var detail = event.detail || {};
-    if (detail.dialog) Portal.dialogClose(document.getElementById(detail.dialog));
+    var dialog = detail.dialog && document.getElementById(detail.dialog);
+    if (dialog) {
+      dialog.actionSaved = true;
+      Portal.dialogClose(dialog);
+    }
     Portal.toast(detail.message, { kind: "success", link: detail.link });
   });
+
+  // Each dialog's form as the server last served it without errors: at page load and
+  // after each save. Closing a dialog without saving puts that copy back, so reopening it
+  // shows no earlier item, quantity or error. Parts marked data-reset-remove (a
+  // settlement's reconciliation) are left out of the copy.
+  var pristineForms = {};
+
+  function pristineKeep(dialog) {
+    var form = dialog.querySelector("form");
+    if (!form) return;
+    var copy = form.cloneNode(true);
+    copy.querySelectorAll("[data-reset-remove]").forEach(function (part) { part.remove(); });
+    pristineForms[dialog.id] = copy.outerHTML;
+  }
+
+  function dialogReset(dialog) {
+    var html = pristineForms[dialog.id];
+    var form = dialog.querySelector("form");
+    if (!html || !form) return;
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    var fresh = template.content.firstElementChild;
+    form.replaceWith(fresh);
+    window.htmx.process(fresh);
+  }
+
+  document.querySelectorAll(SECTION + " dialog").forEach(pristineKeep);
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var form = event.target;
+    var config = event.detail.requestConfig;
+    if (!form.matches || !form.matches(SECTION + " dialog form")) return;
+    if (config && config.verb === "post" && event.detail.xhr.status === 200) {
+      pristineKeep(form.closest("dialog"));
+    }
+  });
+
+  // "close" does not bubble, so this listens in the capture phase.
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (dialog.tagName !== "DIALOG" || !inSection(dialog)) return;
+    if (dialog.actionSaved) {
+      dialog.actionSaved = false;
+      return;
+    }
+    dialogReset(dialog);
+  }, true);
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
