@@ -332,6 +332,7 @@ def test_sale_of_serial_links_receipt(client, clerk, store):
     assert unit.status == SerialStatus.SOLD
     assert event["dialog"] == "sale-dialog"
     assert event["link"]["href"] == f"/home/sales/{sale.pk}/"
+    assert event["link"]["text"] == f"View sale {sale.pk}"
     assert client.session[SESSION_PAYMENT_METHOD_KEY] == "card"
 
 

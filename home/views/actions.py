@@ -160,7 +160,7 @@ def sale_record_view(request: HttpRequest) -> HttpResponse:
         message=f"Sale {sale.pk} recorded at {sale.store.code}: {sale.total} "
                 f"by {sale.get_payment_method_display().lower()}.",
         href=reverse("home:sale-detail", kwargs={"pk": sale.pk}),
-        link_text=f"View receipt {sale.pk}",
+        link_text=f"View sale {sale.pk}",
         dialog="sale-dialog",
     )
 

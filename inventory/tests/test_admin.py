@@ -196,6 +196,40 @@ def test_sale_search_matches_receipt(superuser_client):
     assert list(response.context["cl"].result_list) == [sale]
 
 
+@pytest.mark.parametrize("term", ["{id}", "#{id}"])
+def test_sale_search_matches_sale_id(superuser_client, term):
+    sale = SaleFactory(receipt_number=None)
+    SaleFactory(store=sale.store, receipt_number=None)
+
+    response = superuser_client.get(
+        reverse("admin:inventory_sale_changelist"), {"q": term.format(id=sale.pk)}
+    )
+
+    assert list(response.context["cl"].result_list) == [sale]
+
+
+def test_sale_search_matches_id_or_receipt(superuser_client):
+    by_id = SaleFactory(receipt_number=None)
+    by_receipt = SaleFactory(store=by_id.store, receipt_number=str(by_id.pk))
+    SaleFactory(store=by_id.store, receipt_number=None)
+
+    response = superuser_client.get(
+        reverse("admin:inventory_sale_changelist"), {"q": str(by_id.pk)}
+    )
+
+    assert set(response.context["cl"].result_list) == {by_id, by_receipt}
+
+
+@pytest.mark.parametrize("term", ["99999999999999999999", "-5", "0", "٣"])
+def test_sale_search_ignores_invalid_id(superuser_client, term):
+    SaleFactory(receipt_number=None)
+
+    response = superuser_client.get(reverse("admin:inventory_sale_changelist"), {"q": term})
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 0
+
+
 def test_changelist_escapes_product_name(superuser_client):
     ProductFactory(name="<script>alert('x')</script>")
 

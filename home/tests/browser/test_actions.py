@@ -132,7 +132,7 @@ def test_quick_sale_scan_moves_to_payment_then_records(signed_in, north):
     assert sale.payment_method == "card"
     assert unit.status == SerialStatus.SOLD
 
-    toast.get_by_role("link", name=f"View receipt {sale.pk}").click()
+    toast.get_by_role("link", name=f"View sale {sale.pk}").click()
 
     page.wait_for_url(f"**/home/sales/{sale.pk}/")
     expect(page.locator(".receipt")).to_contain_text(unit.serial)
