@@ -169,7 +169,7 @@ def test_stock_movements_in_and_out_per_kind():
     movement_at(noon, store=store, kind=MovementKind.SALE, quantity=-1)
     movement_at(noon, store=store, kind=MovementKind.RETURN, quantity=1)
     movement_at(noon, store=store, kind=MovementKind.TRANSFER_OUT, quantity=-3)
-    movement_at(noon, store=store, kind=MovementKind.TRANSFER_OUT, quantity=3,
+    movement_at(noon, store=store, kind=MovementKind.TRANSFER_IN, quantity=3,
                 bucket=StockBucket.INBOUND)
     movement_at(local(day - datetime.timedelta(days=6), 8), store=store,
                 kind=MovementKind.TRANSFER_IN, quantity=4)

@@ -83,9 +83,11 @@ def transfer_create(
                 level=levels[(from_store.pk, line.product.pk)], bucket=StockBucket.ON_HAND,
                 quantity=-line.quantity, kind=MovementKind.TRANSFER_OUT, **cause,
             ))
+            # Each ledger row's kind is the direction for the store of that row, so the
+            # destination's inbound entry is a transfer in, like its entries on receipt.
             movements.append(stock_change(
                 level=levels[(to_store.pk, line.product.pk)], bucket=StockBucket.INBOUND,
-                quantity=line.quantity, kind=MovementKind.TRANSFER_OUT, **cause,
+                quantity=line.quantity, kind=MovementKind.TRANSFER_IN, **cause,
             ))
         stock_levels_save(movements=movements)
         unit_ids = [line.unit.pk for line in resolved if line.unit is not None]

@@ -230,6 +230,27 @@ def test_sale_search_ignores_invalid_id(superuser_client, term):
     assert response.context["cl"].result_count == 0
 
 
+def test_ledger_transfer_in_filter_finds_inbound_entry(superuser_client, superuser):
+    source, destination = StoreFactory(), StoreFactory()
+    product = stocked_product(source, on_hand=5)
+    transfer = transfer_create(
+        actor=superuser, from_store=source, to_store=destination,
+        lines=[TransferLineIn(sku=product.sku, quantity=2)],
+    )
+
+    response = superuser_client.get(
+        reverse("admin:inventory_stockmovement_changelist"),
+        {"kind__exact": MovementKind.TRANSFER_IN, "store__id__exact": destination.pk},
+    )
+
+    rows = list(response.context["cl"].result_list)
+    assert response.status_code == 200
+    assert [(row.transfer_id, row.bucket, row.quantity) for row in rows] == [
+        (transfer.pk, "inbound", 2)
+    ]
+    assert "Transfer in" in response.content.decode()
+
+
 def test_changelist_escapes_product_name(superuser_client):
     ProductFactory(name="<script>alert('x')</script>")
 

@@ -54,6 +54,25 @@ def test_transfer_moves_quantity_to_inbound():
     assert movements[(source.pk, StockBucket.ON_HAND)].actor == actor
 
 
+def test_transfer_ledger_kinds_follow_each_store():
+    source, destination = StoreFactory(), StoreFactory()
+    product = stocked_product(source, on_hand=10)
+
+    transfer = transfer_create(
+        actor=back_office_user(), from_store=source, to_store=destination,
+        lines=[TransferLineIn(sku=product.sku, quantity=2)],
+    )
+
+    kinds = {
+        (movement.store_id, movement.bucket): movement.kind
+        for movement in StockMovement.objects.filter(transfer=transfer)
+    }
+    assert kinds == {
+        (source.pk, StockBucket.ON_HAND): MovementKind.TRANSFER_OUT,
+        (destination.pk, StockBucket.INBOUND): MovementKind.TRANSFER_IN,
+    }
+
+
 def test_transfer_puts_serial_in_transit():
     source, destination = StoreFactory(), StoreFactory()
     unit = stocked_unit(source)
@@ -239,8 +258,10 @@ def test_receive_moves_inbound_to_on_hand():
     unit.refresh_from_db()
     assert unit.store == destination
     assert unit.status == SerialStatus.IN_STOCK
-    received = StockMovement.objects.filter(transfer=transfer, kind=MovementKind.TRANSFER_IN)
-    assert received.count() == 4
+    incoming = StockMovement.objects.filter(transfer=transfer, kind=MovementKind.TRANSFER_IN)
+    # Two inbound rows written on sending, then inbound and on-hand rows of both lines.
+    assert incoming.count() == 6
+    assert set(incoming.values_list("store_id", flat=True)) == {destination.pk}
 
 
 def test_receive_twice_is_rejected():
