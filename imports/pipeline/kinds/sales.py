@@ -17,7 +17,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from imports.models import ImportJob, ImportKind, StagedSale
-from imports.pipeline.kinds.base import ChunkResult, KindHandler, RowErrors
+from imports.pipeline.kinds.base import EMPTY, ChunkResult, KindHandler, RowErrors
 from imports.pipeline.kinds.lookups import StoreDirectory, products_by_sku, units_by_serial
 from imports.pipeline.live_writes import sale_lines_insert
 from imports.pipeline.progress import ProgressReporter
@@ -90,10 +90,18 @@ class SalesHandler(KindHandler):
         if self.stores is None:
             self.stores = StoreDirectory(self.job.created_by)
         result = ChunkResult()
+        columns = [self.column_parse(rows, name, parser) for name, parser in self._parsers()]
         parsed = []
-        for raw in rows:
+        for raw, *outcomes in zip(rows, *columns):
             errors = self.read_error(raw) or RowErrors(self, raw)
-            parsed.append((raw, errors, None if errors else self._row_parse(raw, errors)))
+            values = None
+            if not errors:
+                # Rows without a problem skip parsing cell by cell; the others take
+                # _row_parse(), which records each problem with its message.
+                values = _values_if_valid(outcomes)
+                if values is None:
+                    values = self._row_parse(raw, errors)
+            parsed.append((raw, errors, None if errors else values))
         products = products_by_sku({v["sku"] for _, _, v in parsed if v and v["sku"]})
         units = units_by_serial({v["serial"] for _, _, v in parsed if v and v["serial"]})
         for raw, errors, values in parsed:
@@ -114,21 +122,39 @@ class SalesHandler(KindHandler):
             ))
         return result
 
-    def _row_parse(self, raw: RawRow, errors: RowErrors) -> dict:
-        def moment(value):
-            naive = datetime_parse(value, self.order, date1904=self.table.date1904)
-            return timezone.make_aware(naive) if timezone.is_naive(naive) else naive
+    def _parsers(self) -> list[tuple[str, Callable]]:
+        """Return the row's fields and their parsers, in the order of PARSED_VALUES."""
+        return [
+            ("receipt", _receipt_parse),
+            ("sold_at", self._moment),
+            ("store", str),
+            ("sku", sku_parse),
+            ("serial", serial_parse),
+            ("qty", self._quantity),
+            ("unit_price", self.money),
+            ("discount", self.money),
+            ("payment_method", payment_method_parse),
+        ]
 
+    def _moment(self, value: object) -> datetime.datetime:
+        naive = datetime_parse(value, self.order, date1904=self.table.date1904)
+        return timezone.make_aware(naive) if timezone.is_naive(naive) else naive
+
+    def _quantity(self, value: object) -> int:
+        return quantity_parse(value, self.style)
+
+    def _row_parse(self, raw: RawRow, errors: RowErrors) -> dict:
+        parsers = dict(self._parsers())
         values = {
-            "receipt": self.parse(raw, errors, "receipt", lambda v: text_parse(v, max_length=64), required=True),
-            "sold_at": self.parse(raw, errors, "sold_at", moment, required=True),
-            "store": self.parse(raw, errors, "store", str),
-            "sku": self.parse(raw, errors, "sku", sku_parse),
-            "serial": self.parse(raw, errors, "serial", serial_parse),
-            "quantity": self.parse(raw, errors, "qty", lambda v: quantity_parse(v, self.style), required=True),
-            "unit_price": self.parse(raw, errors, "unit_price", self.money, required=True),
-            "discount": self.parse(raw, errors, "discount", self.money, default=Decimal("0")),
-            "payment_method": self.parse(raw, errors, "payment_method", payment_method_parse,
+            "receipt": self.parse(raw, errors, "receipt", parsers["receipt"], required=True),
+            "sold_at": self.parse(raw, errors, "sold_at", parsers["sold_at"], required=True),
+            "store": self.parse(raw, errors, "store", parsers["store"]),
+            "sku": self.parse(raw, errors, "sku", parsers["sku"]),
+            "serial": self.parse(raw, errors, "serial", parsers["serial"]),
+            "quantity": self.parse(raw, errors, "qty", parsers["qty"], required=True),
+            "unit_price": self.parse(raw, errors, "unit_price", parsers["unit_price"], required=True),
+            "discount": self.parse(raw, errors, "discount", parsers["discount"], default=Decimal("0")),
+            "payment_method": self.parse(raw, errors, "payment_method", parsers["payment_method"],
                                          default=PaymentMethod.CASH),
         }
         if values["quantity"] == 0:
@@ -331,6 +357,39 @@ class SalesHandler(KindHandler):
         if stale:
             SaleLine.objects.filter(pk__in=stale).delete()
         return len(stale)
+
+
+# The keys of a parsed row, in the order of SalesHandler._parsers().
+PARSED_VALUES = (
+    "receipt", "sold_at", "store", "sku", "serial", "quantity", "unit_price", "discount",
+    "payment_method",
+)
+# Values that a row must have; the others default when empty.
+REQUIRED_VALUES = frozenset({"receipt", "sold_at", "quantity", "unit_price"})
+EMPTY_DEFAULTS = {"discount": Decimal("0"), "payment_method": PaymentMethod.CASH}
+
+
+def _receipt_parse(value: object) -> str:
+    return text_parse(value, max_length=64)
+
+
+def _values_if_valid(outcomes: list[object]) -> dict | None:
+    """Return a row's values from column_parse() outcomes, or None when _row_parse() would find a problem."""
+    values = {}
+    for name, outcome in zip(PARSED_VALUES, outcomes):
+        if outcome is EMPTY:
+            if name in REQUIRED_VALUES:
+                return None
+            outcome = EMPTY_DEFAULTS.get(name)
+        elif isinstance(outcome, ValueProblem):
+            return None
+        values[name] = outcome
+    if (
+        values["quantity"] == 0 or values["unit_price"] < 0 or values["discount"] < 0
+        or (not values["sku"] and not values["serial"])
+    ):
+        return None
+    return values
 
 
 # A line's fields that the file sets, in the order of sale_lines_insert() after sale and position.
