@@ -246,7 +246,7 @@ class _StockWriter:
         inbound = 0
         for shipment in arriving:
             self._inserter.add(StockMovement(
-                **row, kind=MovementKind.TRANSFER_OUT, bucket=StockBucket.INBOUND,
+                **row, kind=MovementKind.TRANSFER_IN, bucket=StockBucket.INBOUND,
                 quantity=shipment.quantity, before=inbound, after=inbound + shipment.quantity,
                 transfer_id=shipment.transfer_id, serial_unit_id=shipment.unit_id,
             ))
