@@ -109,6 +109,8 @@ def _quantity_field() -> forms.IntegerField:
         error_messages={
             "required": "Enter a quantity of 1 or more.",
             "invalid": "Enter a whole number of 1 or more.",
+            "min_value": "Quantity %(limit_value)s or more: enter how many units, such as 1.",
+            "max_value": "Quantity %(limit_value)s at most. Split a larger amount over several lines.",
         },
     )
 
@@ -160,7 +162,10 @@ class SaleForm(_LineFormMixin, ActionForm):
             max_digits=12,
             decimal_places=2,
             help_text="Amount off the line, on top of the price list discount.",
-            error_messages={"invalid": "Enter an amount of zero or more, such as 5.00."},
+            error_messages={
+                "invalid": "Enter an amount of zero or more, such as 5.00.",
+                "min_value": "Enter a discount of zero or more, such as 5.00.",
+            },
         )
         self.fields["discount"].widget.attrs["inputmode"] = "decimal"
 

@@ -220,6 +220,17 @@ def test_transfer_missing_fields_are_reported_in_place(client, clerk):
     assert errors["quantity"] == ["Enter a whole number of 1 or more."]
 
 
+def test_negative_quantity_asks_for_units(client, clerk, store, other_store):
+    response = client.post(reverse("home:action-transfer"), {
+        "from_store": store.pk, "to_store": other_store.pk, "item": "ACC-1", "quantity": -4,
+    }, **HTMX)
+
+    assert response.status_code == 422
+    assert response.context["form"].errors["quantity"] == [
+        "Quantity 1 or more: enter how many units, such as 1."
+    ]
+
+
 def test_transfer_endpoint_rejects_get(client, clerk):
     response = client.get(reverse("home:action-transfer"))
 
@@ -339,7 +350,7 @@ def test_sale_of_serial_links_receipt(client, clerk, store):
 def test_sale_of_sku_applies_quantity_and_discount(client, clerk, store):
     product = stocked_product(store, on_hand=5, price="10.00", sku="CBL-1")
 
-    client.post(reverse("home:action-sale"), {
+    response = client.post(reverse("home:action-sale"), {
         "store": store.pk, "item": "CBL-1", "quantity": 3, "payment_method": "cash",
         "discount": "2.50",
     }, **HTMX)
@@ -347,6 +358,7 @@ def test_sale_of_sku_applies_quantity_and_discount(client, clerk, store):
     sale = Sale.objects.get()
     assert sale.total == Decimal("27.50")
     assert StockLevel.objects.get(store=store, product=product).on_hand == 2
+    assert _done_event(response)["message"] == f"Sale {sale.pk} recorded at N01: 27.50 EUR by cash."
 
 
 def test_sale_remembers_payment_method_for_next_sale(client, clerk, store):
@@ -479,6 +491,24 @@ def test_settlement_shows_reconciliation_per_method(client, clerk, store):
     assert "FAIL" in content
     assert "-30.00" in content
     assert "FAIL" in _done_event(response)["message"]
+    assert "-30.00 EUR" in _done_event(response)["message"]
+    # Store staff cannot open the admin, so the toast has no link there.
+    assert "link" not in _done_event(response)
+
+
+def test_settlement_toast_links_admin_for_back_office(client, store):
+    client.force_login(back_office_user())
+
+    response = client.post(reverse("home:action-settlement"), {
+        "business_date": timezone.localdate().isoformat(), "store": store.pk, "cash": "0.00",
+    }, **HTMX)
+
+    settlement = Settlement.objects.get()
+    assert response.status_code == 200
+    assert _done_event(response)["link"] == {
+        "href": reverse("admin:settlements_settlement_change", args=[settlement.pk]),
+        "text": f"View settlement {settlement.pk}",
+    }
 
 
 def test_settlement_saved_twice_updates_the_day(client, clerk, store):

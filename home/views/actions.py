@@ -6,6 +6,7 @@ fresh form with an ``actions:done`` client event that names the toast and the di
 close, and a ``home:changed`` event on which the overview and analytics sections reload.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -158,7 +159,7 @@ def sale_record_view(request: HttpRequest) -> HttpResponse:
     return _done(
         response,
         message=f"Sale {sale.pk} recorded at {sale.store.code}: {sale.total} "
-                f"by {sale.get_payment_method_display().lower()}.",
+                f"{settings.PORTAL_CURRENCY} by {sale.get_payment_method_display().lower()}.",
         href=reverse("home:sale-detail", kwargs={"pk": sale.pk}),
         link_text=f"View sale {sale.pk}",
         dialog="sale-dialog",
@@ -245,9 +246,21 @@ def settlement_record_view(request: HttpRequest) -> HttpResponse:
         response,
         message=(
             f"Settlement of {settlement.store.code} for {settlement.business_date:%-d %b %Y} "
-            f"saved: {settlement.get_status_display()}, difference {settlement.difference:.2f}."
+            f"saved: {settlement.get_status_display()}, difference {settlement.difference:.2f} "
+            f"{settings.PORTAL_CURRENCY}."
         ),
+        **_settlement_link(request, settlement),
     )
+
+
+def _settlement_link(request: HttpRequest, settlement) -> dict[str, str]:
+    """Return the toast's link to the settlement's admin page, for users who may open it."""
+    if not (request.user.is_staff and request.user.has_perm("settlements.view_settlement")):
+        return {}
+    return {
+        "href": reverse("admin:settlements_settlement_change", args=[settlement.pk]),
+        "link_text": f"View settlement {settlement.pk}",
+    }
 
 
 @require_GET

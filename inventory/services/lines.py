@@ -140,12 +140,19 @@ def stock_shortfalls(
         have = available.get(product_id, 0)
         if quantity > have:
             sku = products[product_id].sku
+            if have <= 0:
+                message = (f"SKU {sku} is out of stock at store {store_code}. Find Stock shows "
+                           "which stores have it.")
+                field_message = f"{sku} is out of stock here."
+            else:
+                message = (f"Only {have} of SKU {sku} in stock at store {store_code}, "
+                           f"but {quantity} requested. Lower the quantity to {have} or less.")
+                field_message = f"Only {have} of {sku} in stock."
             problems.append(
                 InventoryError(
-                    f"Only {have} of SKU {sku} in stock at store {store_code}, "
-                    f"but {quantity} requested. Lower the quantity.",
+                    message,
                     code=InventoryErrorCode.INSUFFICIENT_STOCK,
-                    field_errors={"lines": [f"Only {have} of {sku} in stock."]},
+                    field_errors={"lines": [field_message]},
                 )
             )
     return problems

@@ -304,6 +304,23 @@ def test_concurrent_sales_never_go_below_zero(mysql_only):
 
 
 @pytest.mark.django_db
+def test_sale_of_sku_out_of_stock_points_to_find_stock():
+    store = StoreFactory(code="S001")
+    product = stocked_product(store, on_hand=0)
+
+    with pytest.raises(InventoryError) as error:
+        sale_record(
+            actor=back_office_user(), store=store, lines=[SaleLineIn(sku=product.sku, quantity=1)],
+            payment_method=PaymentMethod.CASH,
+        )
+
+    assert error.value.message == (
+        f"SKU {product.sku} is out of stock at store S001. Find Stock shows which stores have it."
+    )
+    _assert_nothing_written()
+
+
+@pytest.mark.django_db
 def test_sale_finds_sku_in_other_letter_case():
     store = StoreFactory()
     product = stocked_product(store, on_hand=5, price="10.00")

@@ -126,7 +126,7 @@ def test_quick_sale_scan_moves_to_payment_then_records(signed_in, north):
     page.keyboard.press("Enter")
 
     toast = page.locator(".toast-success")
-    expect(toast).to_contain_text("recorded at N01: 599.00 by card")
+    expect(toast).to_contain_text("recorded at N01: 599.00 EUR by card")
     sale = Sale.objects.get()
     unit.refresh_from_db()
     assert sale.payment_method == "card"
