@@ -88,6 +88,25 @@ def test_imports_list_is_newest_first_and_capped(client):
     assert str(jobs[0].task_id) not in listed
 
 
+def test_import_row_names_user_and_time(client):
+    import datetime
+
+    from django.utils import timezone
+
+    user = operations_user(username="night-shift")
+    job = ImportJobFactory(created_by=user)
+    ImportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.make_aware(datetime.datetime(2026, 3, 2, 14, 5))
+    )
+    client.force_login(user)
+
+    response = client.get(reverse("home:imports"))
+
+    row = _rows(response)[str(job.task_id)]
+    assert "night-shift &middot; " in row
+    assert "2 Mar 14:05</time>" in row
+
+
 def test_imports_partial_query_count(client, django_assert_max_num_queries):
     user = staff_user(StoreFactory())
     for _ in range(10):

@@ -67,6 +67,8 @@
     if (!template || !list()) return null;
     var row = template.content.firstElementChild.cloneNode(true);
     row.setAttribute("data-task-id", job.task_id);
+    // Rows the server lists name who started the job and when; a row added here is new.
+    setText(row, "meta", "just now");
     list().prepend(row);
     var rows = list().querySelectorAll("li[data-task-id]");
     for (var index = LIST_LIMIT; index < rows.length; index += 1) rows[index].remove();
