@@ -9,7 +9,7 @@ from ninja.files import UploadedFile
 
 from imports.errors import ImportErrorCode, ImportRequestError
 from imports.events import import_event_payload
-from imports.models import ImportJob
+from imports.models import ImportJob, ImportKind
 from imports.schemas import ErrorOut, ImportJobOut, ImportStartOut
 from imports.selectors import import_job_get_for_user, import_job_list_for_user
 from imports.services import import_job_cancel, import_job_retry, import_job_start
@@ -63,11 +63,19 @@ def import_create(
     `price_list`, `source`, `priority`, `default_store` (store code). Send an
     `Idempotency-Key` header to make a retried upload return the same job.
     """
-    if file is None:
+    if file is None or not kind.strip():
+        # Both missing fields are named at once, so a form can mark each of them.
+        field_errors = {}
+        if not kind.strip():
+            field_errors["kind"] = [f"Choose a kind: {', '.join(ImportKind.values)}."]
+        if file is None:
+            field_errors["file"] = ["Choose a file to import."]
         raise ImportRequestError(
-            "No file was uploaded. Send a CSV, TSV or XLSX file in the form field 'file'.",
-            code=ImportErrorCode.FILE_EMPTY,
-            field_errors={"file": ["Choose a file to import."]},
+            "No file was uploaded. Send a CSV, TSV or XLSX file in the form field 'file'."
+            if file is None else
+            f"No import kind was given. Send one of {', '.join(ImportKind.values)} in the form field 'kind'.",
+            code=ImportErrorCode.FILE_EMPTY if file is None else ImportErrorCode.KIND_UNKNOWN,
+            field_errors=field_errors,
         )
     try:
         parsed = json.loads(options or "{}")

@@ -269,6 +269,20 @@ def test_api_upload_without_file_names_the_field(client):
     assert ImportJob.objects.count() == 0
 
 
+def test_api_upload_without_kind_and_file_names_both(client):
+    client.force_login(operations_user())
+
+    response = client.post("/api/imports", {"options": "{}"})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["field_errors"] == {
+        "kind": ["Choose a kind: products, pricelist, stock, sales."],
+        "file": ["Choose a file to import."],
+    }
+    assert ImportJob.objects.count() == 0
+
+
 def test_imports_partial_requires_login(client):
     response = client.get(reverse("home:imports"))
 

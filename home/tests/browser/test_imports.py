@@ -201,10 +201,25 @@ def test_upload_errors_show_at_fields(signed_in, tmp_path):
     file_error = page.locator("#import-file-error")
     file_error.wait_for()
 
-    assert "Import kind '' is invalid" in kind_message
+    assert kind_message == "Choose what the file contains."
     assert "not a table of data" in file_error.inner_text()
     assert form.get_by_label("File", exact=True).get_attribute("aria-invalid") == "true"
     assert page.locator("#import-kind-error").is_hidden()
+    assert ImportJob.objects.count() == 0
+
+
+def test_empty_upload_marks_kind_and_file(signed_in):
+    _catalog()
+    page = signed_in(operations_user(username="operator"))
+    page.goto("/home/#imports")
+    form = page.locator("#import-form")
+
+    form.get_by_role("button", name="Start import").click()
+
+    expect(page.locator("#import-kind-error")).to_have_text("Choose what the file contains.")
+    expect(page.locator("#import-file-error")).to_have_text("Choose a file to import.")
+    expect(form.get_by_label("Kind", exact=True)).to_be_focused()
+    expect(form.get_by_label("Price list name", exact=True)).to_be_hidden()
     assert ImportJob.objects.count() == 0
 
 

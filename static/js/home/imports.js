@@ -210,7 +210,7 @@
     var kind = form.elements.kind.value;
     form.querySelectorAll("[data-kinds]").forEach(function (field) {
       var kinds = field.getAttribute("data-kinds").split(" ");
-      field.hidden = kind !== "" && kinds.indexOf(kind) === -1;
+      field.hidden = kinds.indexOf(kind) === -1;
     });
   }
 
@@ -276,6 +276,14 @@
     errorsClear();
 
     var file = form.elements.file.files[0];
+    // The same check as the server's, before sending anything: both fields at once.
+    var missing = {};
+    if (!form.elements.kind.value) missing.kind = ["Choose what the file contains."];
+    if (!file) missing.file = ["Choose a file to import."];
+    if (Object.keys(missing).length) {
+      errorsShow({ field_errors: missing }, 400);
+      return;
+    }
     var data = new FormData();
     data.append("kind", form.elements.kind.value);
     if (file) data.append("file", file);
