@@ -283,7 +283,7 @@ def test_analytics_context_is_five_queries(django_assert_num_queries):
     with django_assert_num_queries(5):
         context = analytics_context(store=store, day=yesterday())
 
-    assert "10.00 from 1 sales" in context["summaries"]["sales_by_hour"]
+    assert "10.00 from 1 sale." in context["summaries"]["sales_by_hour"]
     assert context["series_urls"]["sales_trend"] == (
         f"/api/home/analytics/sales-trend?store={store.pk}&date={yesterday():%Y-%m-%d}"
     )

@@ -95,6 +95,10 @@ def _money(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
 
+def _sales_count(count: int) -> str:
+    return f"{count} sale" if count == 1 else f"{count} sales"
+
+
 def _hourly_summary(series: SalesByHour) -> str:
     day = f"{series.date:%a %d %b %Y}"
     busiest = series.busiest
@@ -102,8 +106,8 @@ def _hourly_summary(series: SalesByHour) -> str:
         return f"Bar chart of sales per hour on {day}: no sales recorded."
     return (
         f"Bar chart of sales per hour on {day}: {_money(series.total_amount)} from "
-        f"{series.total_count} sales. The busiest hour starts at {busiest.label} with "
-        f"{_money(busiest.amount)} from {busiest.count} sales."
+        f"{_sales_count(series.total_count)}. The busiest hour starts at {busiest.label} with "
+        f"{_money(busiest.amount)} from {_sales_count(busiest.count)}."
     )
 
 
@@ -114,7 +118,7 @@ def _trend_summary(series: SalesTrend) -> str:
     best = max(series.days, key=lambda day: day.amount)
     return (
         f"Line chart of sales per day from {period}: {_money(series.total_amount)} from "
-        f"{series.total_count} sales. The best day is {best.date:%a %d %b} with "
+        f"{_sales_count(series.total_count)}. The best day is {best.date:%a %d %b} with "
         f"{_money(best.amount)}."
     )
 

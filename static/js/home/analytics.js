@@ -97,7 +97,7 @@
           {
             type: "line", label: "Sales", yAxisID: "count", order: 1,
             borderColor: colors.series[1], backgroundColor: colors.series[1],
-            pointStyle: "rectRot", pointRadius: 3, tension: 0.3,
+            pointStyle: "rectRot", pointRadius: 3, tension: 0,
             data: series.hours.map(function (hour) { return hour.count; }),
             tooltip: { callbacks: { label: countTooltip } },
           },
@@ -124,14 +124,14 @@
         datasets: [
           {
             label: "Amount", yAxisID: "y", borderColor: colors.series[0],
-            backgroundColor: colors.series[0], pointRadius: 4, tension: 0.25,
+            backgroundColor: colors.series[0], pointRadius: 4, tension: 0,
             data: series.days.map(function (day) { return Number(day.amount); }),
             tooltip: { callbacks: { label: moneyTooltip } },
           },
           {
             label: "Sales", yAxisID: "count", borderColor: colors.series[1],
             backgroundColor: colors.series[1], borderDash: [6, 4], pointStyle: "rectRot",
-            pointRadius: 4, tension: 0.25,
+            pointRadius: 4, tension: 0,
             data: series.days.map(function (day) { return day.count; }),
             tooltip: { callbacks: { label: countTooltip } },
           },
