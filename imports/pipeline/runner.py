@@ -299,6 +299,11 @@ def _phase_parse(job: ImportJob, reporter: ProgressReporter, handler) -> Table:
     reporter.phase_start(ImportStatus.PARSING, total=0)
     table = open_table(_upload_path(job), sheet=job.options.get("sheet"))
     handler.columns_bind(table)
+    if job.options.get("sheet") and table.format != "xlsx":
+        handler.notes.append(
+            f"The sheet option {job.options['sheet']!r} applies to XLSX files only. This "
+            f"{table.format.upper()} file has no sheets and was read as it is."
+        )
     count = 0
     for raw_row in table.rows_iter():
         handler.observe(raw_row)

@@ -298,3 +298,20 @@ def test_stock_file_without_store_uses_default(tmp_path):
     assert job.status == ImportStatus.DONE
     assert job.rows_ok == 2
     assert StockLevel.objects.get(store__code="S001", product__sku="ACC-1").on_hand == 7
+
+
+def test_sheet_option_on_csv_is_noted(tmp_path):
+    from inventory.tests.factories import ProductFactory, StoreFactory
+
+    StoreFactory(code="S001")
+    ProductFactory(sku="ACC-1")
+    path = tmp_path / "count.csv"
+    path.write_text("store,sku,qty\nS001,ACC-1,4\n")
+
+    job = import_run(path, kind="stock", user=back_office_user(), sheet="June")
+
+    assert job.status == ImportStatus.DONE
+    assert job.summary["notes"] == [
+        "The sheet option 'June' applies to XLSX files only. This CSV file has no sheets and "
+        "was read as it is."
+    ]
