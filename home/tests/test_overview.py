@@ -280,6 +280,17 @@ def test_home_overview_follows_date(client, day):
     assert response.context["kpis"].sold_units == 1
     assert f"Sold on {yesterday.day} {yesterday:%b %Y}" in response.content.decode()
     assert f"date={yesterday.isoformat()}" in response.content.decode()
+    assert "On-hand, inbound and low-stock show the stock now." in response.content.decode()
+    assert response.content.decode().count('<span class="kpi-when">now</span>') == 3
+
+
+def test_home_overview_today_has_no_now_labels(client, day):
+    client.force_login(day.staff)
+
+    response = client.get("/home/")
+
+    assert "kpi-when" not in response.content.decode()
+    assert "show the stock now" not in response.content.decode()
 
 
 def test_home_shows_field_error_for_bad_date(client, day):
