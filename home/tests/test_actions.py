@@ -634,9 +634,11 @@ def test_settlement_without_amounts_is_rejected(client, clerk, store):
     }, **HTMX)
 
     assert response.status_code == 422
-    assert response.context["form"].non_field_errors() == [
+    assert response.context["form"].errors["cash"] == [
         "Enter the counted amount of at least one payment method."
     ]
+    assert response.context["form"].non_field_errors() == []
+    assert "Check the highlighted fields: nothing was saved." in response.content.decode()
     assert Settlement.objects.count() == 0
 
 

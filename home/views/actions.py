@@ -44,7 +44,8 @@ SESSION_PAYMENT_METHOD_KEY = "home.sale.payment_method"
 
 TRANSFER_FIELDS_BY_KEY = {"lines": "item", "": "from_store"}
 SALE_FIELDS_BY_KEY = {"lines": "item", "": "store"}
-SETTLEMENT_FIELDS_BY_KEY = {"": "store"}
+# A settlement without any amount is marked on the first amount field, which gets focus.
+SETTLEMENT_FIELDS_BY_KEY = {"": "store", "counted": PaymentMethod.CASH.value}
 
 
 def action_forms(request: HttpRequest) -> dict:
