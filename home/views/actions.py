@@ -224,7 +224,9 @@ def settlement_record_view(request: HttpRequest) -> HttpResponse:
             business_date=business_date,
             counted=form.counted(),
             notes=form.cleaned_data["notes"],
-            expected_version=form.cleaned_data["version"] or 0,
+            # The dialog always sends the version it showed; a post without one (a
+            # script) saves over whatever is there, as the API does.
+            expected_version=form.cleaned_data["version"],
         )
     except DomainError as error:
         if error.code == SettlementErrorCode.STALE_VERSION:

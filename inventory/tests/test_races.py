@@ -126,3 +126,21 @@ def test_settlement_saved_at_once_gives_one_settlement(mysql_only):
     assert cash.counted_amount in {Decimal(body["cash"]) for body in bodies}
     assert settlement.counted_total == cash.counted_amount
     assert SettlementLine.objects.count() == 1
+
+
+def test_settlement_dialogs_saved_at_once_keep_first(mysql_only):
+    store = StoreFactory()
+    clerk = staff_user(store)
+    today = timezone.localdate().isoformat()
+    # Four dialogs that each showed no saved settlement (version 0) post at once.
+    bodies = [
+        {"business_date": today, "store": store.pk, "cash": amount, "notes": "", "version": "0"}
+        for amount in ("10.00", "12.00", "14.00", "16.00")
+    ]
+
+    responses = _posts_at_once(clerk, reverse("home:action-settlement"), bodies)
+
+    settlement = Settlement.objects.get()
+    assert sorted(_statuses(responses)) == [200, 422, 422, 422]
+    assert settlement.version == 1
+    assert SettlementLine.objects.count() == 1
