@@ -597,15 +597,15 @@ def _retail_report(retail: "list[FileResult] | str") -> list[str]:
         return [retail]
     cycles = len(retail[0].runs)
     lines = [
-        f"The online-retail sample ({RETAIL_FILE.name}: invoice lines with InvoiceNo, StockCode, "
-        "Description, Quantity, InvoiceDate, UnitPrice), imported as it is through the same "
-        f"worker, {cycles} {'cycle' if cycles == 1 else 'cycles'}: as products on a catalog "
-        "without its SKUs, then as sales "
-        f"history for store {RETAIL_STORE} with no sales there, then the same sales file again, "
-        "which must change nothing. Bad rows are the file's own (for example a quantity of "
-        "zero or a StockCode that the products import refused) and go to the error report; "
-        "each cycle checks that good and bad rows add up to the file's rows and that the "
-        "second sales import created, updated and removed no line. Medians of the cycles.",
+        f"The online-retail sample ({RETAIL_FILE.name}) holds invoice lines with InvoiceNo, "
+        "StockCode, Description, Quantity, InvoiceDate and UnitPrice. It is imported as it is "
+        f"through the same worker, in {cycles} {'cycle' if cycles == 1 else 'cycles'}: as "
+        f"products on a catalog without its SKUs, then as sales history for store "
+        f"{RETAIL_STORE} with no sales there, then the same sales file again, which must "
+        "change nothing. Bad rows are the file's own, such as a quantity of zero or a "
+        "StockCode that the products import rejected, and go to the error report. Each cycle "
+        "checks that good and bad rows add up to the file's rows, and that the second sales "
+        "import created, updated and removed no line. The table gives medians of the cycles.",
         "",
         "| import | rows | good | bad | runs | start to done (s) | rows/s overall "
         "| parse rows/s (s) | validate rows/s (s) | load rows/s (s) | finalize rows/s (s) "
