@@ -112,15 +112,10 @@ def overview_panel(request: HttpRequest, panel: str) -> HttpResponse:
     build = PANELS.get(panel)
     if build is None:
         raise Http404(f"No overview panel {panel!r}; the panels are {', '.join(PANELS)}.")
-    try:
-        store = _store_from_query(request)
-        business_date = business_date_parse(request.GET.get("date"))
-    except InventoryError as error:
-        return _panel_error(request, error.message, status=404)
-    except OverviewError as error:
-        return _panel_error(request, error.message, status=400)
-    if store is None:
-        return _panel_error(request, "You are not a member of any store.", status=404)
+    chosen = _store_and_date_from_query(request)
+    if isinstance(chosen, HttpResponse):
+        return chosen
+    store, business_date = chosen
 
     context = build(request, store, business_date)
     context.update(
@@ -132,15 +127,10 @@ def overview_panel(request: HttpRequest, panel: str) -> HttpResponse:
 @require_GET
 def overview_section(request: HttpRequest) -> HttpResponse:
     """Render the overview section for ?store= and ?date=, which reloads it after an action."""
-    try:
-        store = _store_from_query(request)
-        business_date = business_date_parse(request.GET.get("date"))
-    except InventoryError as error:
-        return _panel_error(request, error.message, status=404)
-    except OverviewError as error:
-        return _panel_error(request, error.message, status=400)
-    if store is None:
-        return _panel_error(request, "You are not a member of any store.", status=404)
+    chosen = _store_and_date_from_query(request)
+    if isinstance(chosen, HttpResponse):
+        return chosen
+    store, business_date = chosen
 
     context = overview_context(request, store=store, business_date=business_date)
     context["store"] = store
@@ -177,6 +167,20 @@ def _store_from_query(request: HttpRequest) -> Store | None:
         return store_get_for_user(user=request.user, store_id=raw)
     _stores, store = store_selected_for_request(request)
     return store
+
+
+def _store_and_date_from_query(request: HttpRequest) -> tuple[Store, datetime.date] | HttpResponse:
+    """Return the store and date of ?store= and ?date=, or the error response for them."""
+    try:
+        store = _store_from_query(request)
+        business_date = business_date_parse(request.GET.get("date"))
+    except InventoryError as error:
+        return _panel_error(request, error.message, status=404)
+    except OverviewError as error:
+        return _panel_error(request, error.message, status=400)
+    if store is None:
+        return _panel_error(request, "You are not a member of any store.", status=404)
+    return store, business_date
 
 
 def _panel_error(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
