@@ -558,15 +558,10 @@ def _report(results: list[FileResult], retail: "list[FileResult] | str", options
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for result in results:
-        phases = " | ".join(
-            _rate_cell(result.rows, result.phase_seconds(phase)) for phase in PHASES
-        )
         lines.append(
-            f"| {result.label} | {result.rows:,} | {len(result.runs)} | {result.seconds:.2f} "
-            f"| {result.rows / result.seconds:,.0f} | {phases} "
-            f"| {result.peak_rss / 2**20:.0f} (idle {result.rss_before / 2**20:.0f}) "
-            f"| {result.second_peak_uss / 2**20:.0f} "
-            f"| {statistics.median(run.cleanup_seconds for run in result.runs):.2f} |"
+            f"| {result.label} | {result.rows:,} | {len(result.runs)} | {_timing_cells(result)} "
+            f"| {_memory_cell(result)} | {result.second_peak_uss / 2**20:.0f} "
+            f"| {_cleanup_cell(result)} |"
         )
     lines += ["", "## LOAD DATA of the same rows into a bare table", "",
               "The rows as the pipeline stages them (ids resolved), loaded with one LOAD DATA "
@@ -613,16 +608,26 @@ def _retail_report(retail: "list[FileResult] | str") -> list[str]:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for result in retail:
-        phases = " | ".join(
-            _rate_cell(result.rows, result.phase_seconds(phase)) for phase in PHASES
-        )
         lines.append(
             f"| {result.label} | {result.rows:,} | {result.rows_ok:,} | {result.rows_bad:,} "
-            f"| {len(result.runs)} | {result.seconds:.2f} | {result.rows / result.seconds:,.0f} "
-            f"| {phases} | {result.peak_rss / 2**20:.0f} (idle {result.rss_before / 2**20:.0f}) "
-            f"| {statistics.median(run.cleanup_seconds for run in result.runs):.2f} |"
+            f"| {len(result.runs)} | {_timing_cells(result)} | {_memory_cell(result)} "
+            f"| {_cleanup_cell(result)} |"
         )
     return lines
+
+
+def _timing_cells(result: FileResult) -> str:
+    """Return the cells of seconds from start to done, rows per second, and each phase's rate."""
+    phases = " | ".join(_rate_cell(result.rows, result.phase_seconds(phase)) for phase in PHASES)
+    return f"{result.seconds:.2f} | {result.rows / result.seconds:,.0f} | {phases}"
+
+
+def _memory_cell(result: FileResult) -> str:
+    return f"{result.peak_rss / 2**20:.0f} (idle {result.rss_before / 2**20:.0f})"
+
+
+def _cleanup_cell(result: FileResult) -> str:
+    return f"{statistics.median(run.cleanup_seconds for run in result.runs):.2f}"
 
 
 def _rate_cell(rows: int, seconds: float) -> str:
