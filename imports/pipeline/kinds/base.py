@@ -1,6 +1,6 @@
 """The base of every import kind: column binding, format detection and row error collection."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -66,6 +66,27 @@ class RowErrors:
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+
+def values_from_outcomes(
+    names: Sequence[str], outcomes: Sequence[object], *, required: Container[str],
+    defaults: Mapping[str, object] | None = None,
+) -> dict | None:
+    """Return a row's values by field from column_parse() outcomes, or None if one has a problem.
+
+    An empty cell of a ``required`` field is a problem. Another empty cell takes its
+    field's value in ``defaults``, else None.
+    """
+    values = {}
+    for name, outcome in zip(names, outcomes):
+        if outcome is EMPTY:
+            if name in required:
+                return None
+            outcome = defaults.get(name) if defaults else None
+        elif isinstance(outcome, ValueProblem):
+            return None
+        values[name] = outcome
+    return values
 
 
 def _text(value: object) -> str:

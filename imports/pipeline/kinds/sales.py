@@ -17,7 +17,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from imports.models import ImportJob, ImportKind, StagedSale
-from imports.pipeline.kinds.base import EMPTY, ChunkResult, KindHandler, RowErrors
+from imports.pipeline.kinds.base import ChunkResult, KindHandler, RowErrors, values_from_outcomes
 from imports.pipeline.kinds.lookups import StoreDirectory, products_by_sku, units_by_serial
 from imports.pipeline.live_writes import sale_lines_insert
 from imports.pipeline.progress import ProgressReporter
@@ -375,15 +375,10 @@ def _receipt_parse(value: object) -> str:
 
 def _values_if_valid(outcomes: list[object]) -> dict | None:
     """Return a row's values from column_parse() outcomes, or None when _row_parse() would find a problem."""
-    values = {}
-    for name, outcome in zip(PARSED_VALUES, outcomes):
-        if outcome is EMPTY:
-            if name in REQUIRED_VALUES:
-                return None
-            outcome = EMPTY_DEFAULTS.get(name)
-        elif isinstance(outcome, ValueProblem):
-            return None
-        values[name] = outcome
+    values = values_from_outcomes(PARSED_VALUES, outcomes, required=REQUIRED_VALUES,
+                                  defaults=EMPTY_DEFAULTS)
+    if values is None:
+        return None
     if (
         values["quantity"] == 0 or values["unit_price"] < 0 or values["discount"] < 0
         or (not values["sku"] and not values["serial"])

@@ -20,7 +20,7 @@ from typing import NamedTuple, TypeVar
 from django.db import IntegrityError, connection, transaction
 
 from imports.models import ImportJob, ImportKind, ImportRowError, StagedStock
-from imports.pipeline.kinds.base import EMPTY, ChunkResult, KindHandler, RowErrors
+from imports.pipeline.kinds.base import EMPTY, ChunkResult, KindHandler, RowErrors, values_from_outcomes
 from imports.pipeline.kinds.lookups import (
     ProductRef,
     SerialsListed,
@@ -733,16 +733,7 @@ def _serial_listed_as(value: object) -> str | None:
 
 def _values_if_valid(outcomes: list[object]) -> dict | None:
     """Return a row's parsed values from column_parse() outcomes, or None if any has a problem."""
-    values = {}
-    for position, outcome in enumerate(outcomes):
-        if outcome is EMPTY:
-            if position < REQUIRED_VALUES:
-                return None
-            outcome = None
-        elif isinstance(outcome, ValueProblem):
-            return None
-        values[PARSED_VALUES[position]] = outcome
-    return values
+    return values_from_outcomes(PARSED_VALUES, outcomes, required=PARSED_VALUES[:REQUIRED_VALUES])
 
 
 def _with_level_insert_retry(write: Callable[[bool], T]) -> T:
