@@ -304,7 +304,7 @@ def test_concurrent_sales_never_go_below_zero(mysql_only):
 
 
 @pytest.mark.django_db
-def test_sale_of_sku_out_of_stock_points_to_find_stock():
+def test_sale_of_sku_out_of_stock():
     store = StoreFactory(code="S001")
     product = stocked_product(store, on_hand=0)
 

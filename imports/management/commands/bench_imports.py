@@ -325,10 +325,10 @@ def _tables_empty() -> None:
 
 
 def _job_uploads_delete() -> None:
-    """Delete the stored uploads of this database's import jobs.
+    """Delete the stored uploads of this database's import jobs, and no other file.
 
-    Only these files: the media folder may also hold the uploads of a portal on another
-    database that runs from the same checkout.
+    The media folder may also contain the uploads of a portal that runs from the same
+    checkout on another database.
     """
     for name in ImportJob.objects.exclude(file="").values_list("file", flat=True).iterator():
         default_storage.delete(name)
@@ -594,10 +594,10 @@ def _retail_report(retail: "list[FileResult] | str") -> list[str]:
     lines = [
         f"The online-retail sample ({RETAIL_FILE.name}) holds invoice lines with InvoiceNo, "
         "StockCode, Description, Quantity, InvoiceDate and UnitPrice. It is imported as it is "
-        f"through the same worker, in {cycles} {'cycle' if cycles == 1 else 'cycles'}: as "
-        f"products on a catalog without its SKUs, then as sales history for store "
-        f"{RETAIL_STORE} with no sales there, then the same sales file again, which must "
-        "change nothing. Bad rows are the file's own, such as a quantity of zero or a "
+        f"through the same worker, in {cycles} {'cycle' if cycles == 1 else 'cycles'}. Each "
+        "cycle imports it as products on a catalog without its SKUs, then as sales history "
+        f"for store {RETAIL_STORE} with no sales there. Then it imports the same sales file "
+        "again, which must change nothing. Bad rows are the file's own, such as a quantity of zero or a "
         "StockCode that the products import rejected, and go to the error report. Each cycle "
         "checks that good and bad rows add up to the file's rows, and that the second sales "
         "import created, updated and removed no line. The table gives medians of the cycles.",

@@ -158,7 +158,7 @@
     var retry = drawer.querySelector('[data-import-action="retry"]');
     var cancel = drawer.querySelector('[data-import-action="cancel"]');
     // A failure of the file itself (a missing column, say) would repeat, so the drawer
-    // offers no retry. Its failure reason asks the user to fix the file.
+    // offers no retry. The failure reason shown above it names the fix.
     retry.hidden = !job.retryable;
     cancel.hidden = !imports.isRunning(job.status);
   }
