@@ -305,7 +305,9 @@ def test_cancel_stops_running_job_and_worker_moves_on(
 ):
     client.force_login(operations_user())
     job = _post(client, stock_count.content)
-    _wait_until(celery_worker, job, _in_phase("validating", 5_000), what="validating")
+    # Any point of validating will do. Progress is written at most every 0.25 s, and on a
+    # fast machine the row may show no rows done before validating ends.
+    _wait_until(celery_worker, job, _in_phase("validating", 0), what="validating")
 
     response = client.post(f"/api/imports/{job.task_id}/cancel")
     job = _wait_finished(celery_worker, job, timeout=30)
