@@ -350,7 +350,8 @@ def test_cancel_while_worker_dead_ends_cancelled(
 ):
     client.force_login(operations_user())
     job = _post(client, stock_count.content)
-    _wait_until(celery_worker, job, _in_phase("validating", 5_000), what="validating")
+    # Any point of validating will do, as in the test above.
+    _wait_until(celery_worker, job, _in_phase("validating", 0), what="validating")
     celery_worker.kill()
 
     response = client.post(f"/api/imports/{job.task_id}/cancel")
