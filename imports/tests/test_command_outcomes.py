@@ -264,7 +264,9 @@ def test_cancel_import_stops_job_on_real_worker(celery_worker, client, stock_cat
     user = operations_user()
     client.force_login(user)
     job = _post(client, stock_count.content)
-    _wait_until(celery_worker, job, _in_phase("validating", 5_000), what="validating")
+    # Any point of validating will do: progress is written at most every 0.25 s, and on a
+    # fast machine the row may show no rows done before validating ends.
+    _wait_until(celery_worker, job, _in_phase("validating", 0), what="validating")
     out = io.StringIO()
 
     call_command("cancel_import", str(job.task_id), user=user.username, stdout=out)

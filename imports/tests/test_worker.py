@@ -273,7 +273,8 @@ def _worker_restart_when_stale(worker, job: ImportJob) -> None:
     ("phase", "min_rows_done", "ledger_rows_at_kill"),
     [
         ("parsing", 0, "none"),
-        ("validating", 5_000, "none"),
+        # Any point of validating: the row may show no rows done before it ends.
+        ("validating", 0, "none"),
         ("loading", 0, "none"),
         ("finalizing", 2_000, "some"),
     ],
