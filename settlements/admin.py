@@ -4,11 +4,13 @@ Settlements are recorded on Home through settlement_record(), which checks the s
 the date, so they cannot be added here. Back office may correct the counted amounts.
 Saving the form, or the "Re-run reconciliation" action, reconciles the settlement again.
 Every save of the counts, on Home, through the API or here, adds a revision, which the
-change page lists under "Change history".
+change page lists under "Change history". The form sends back the version it showed, and
+a save after another one made meanwhile is rejected, as on Home.
 """
 
 import logging
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -25,7 +27,9 @@ from settlements.models import (
     SettlementLine,
     SettlementRevision,
 )
+from settlements.errors import SettlementError
 from settlements.services import (
+    settlement_check_version,
     settlement_reconcile,
     settlement_revision_add,
     settlement_snapshot,
@@ -42,8 +46,44 @@ class SettlementLineInline(admin.TabularInline):
     readonly_fields = ("expected_amount", "difference", "status")
 
 
+class SettlementAdminForm(forms.ModelForm):
+    """The change form, with the settlement version it was opened at."""
+
+    shown_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Settlement
+        fields = ("notes",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["shown_version"].initial = self.instance.version
+
+    def clean(self) -> dict:
+        """Reject the save when the settlement was saved after the form was opened.
+
+        The admin's change view runs in one transaction, so the row lock taken here
+        holds until the save and its revision are written.
+        """
+        cleaned = super().clean()
+        locked = (
+            Settlement.objects.select_for_update()
+            .select_related("store", "updated_by", "created_by")
+            .get(pk=self.instance.pk)
+        )
+        try:
+            settlement_check_version(
+                settlement=locked, expected_version=cleaned.get("shown_version"),
+                advice="Reload the page to see its counts, then make your change again.",
+            )
+        except SettlementError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
+        return cleaned
+
+
 @admin.register(Settlement)
 class SettlementAdmin(PortalModelAdmin):
+    form = SettlementAdminForm
     list_display = (
         "business_date",
         "store_code",
@@ -75,6 +115,7 @@ class SettlementAdmin(PortalModelAdmin):
         "updated_by",
         "updated_at",
         "version",
+        "shown_version",
         "history_display",
     )
     readonly_fields = (
@@ -103,9 +144,9 @@ class SettlementAdmin(PortalModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Settlement, form, change: bool) -> None:
-        # The change view runs in one transaction, so this lock holds until the revision
-        # is written. The counts before the inline saves them go into that revision.
-        locked = Settlement.objects.select_for_update().get(pk=obj.pk)
+        # The form locked the row when it checked the version, in the change view's
+        # transaction. The counts before the inline saves them go into the revision.
+        locked = Settlement.objects.get(pk=obj.pk)
         obj._revision_before = settlement_snapshot(settlement=locked)
         super().save_model(request, obj, form, change)
 

@@ -52,7 +52,7 @@ def settlement_record(
 
     with transaction.atomic():
         settlement = _settlement_get_or_create_locked(store=store, business_date=business_date)
-        _settlement_check_version(settlement=settlement, expected_version=expected_version)
+        settlement_check_version(settlement=settlement, expected_version=expected_version)
         before = settlement_snapshot(settlement=settlement)
 
         settlement.lines.exclude(payment_method__in=list(amounts)).delete()
@@ -127,7 +127,15 @@ def settlement_revision_add(
     )
 
 
-def _settlement_check_version(*, settlement: Settlement, expected_version: int | None) -> None:
+def settlement_check_version(
+    *, settlement: Settlement, expected_version: int | None,
+    advice: str = "Its counts are now shown: check them and save again.",
+) -> None:
+    """Raise SettlementError STALE_VERSION when the settlement was saved after ``expected_version``.
+
+    The caller holds the settlement's row lock. ``advice`` ends the message and tells the
+    person how to see the counts saved meanwhile; None as the version skips the check.
+    """
     if expected_version is None or settlement.version == expected_version:
         return
     saved_at = timezone.localtime(settlement.updated_at)
@@ -135,8 +143,7 @@ def _settlement_check_version(*, settlement: Settlement, expected_version: int |
     by = f" by {saved_by.get_username()}" if saved_by else ""
     raise SettlementError(
         f"The settlement of {settlement.store.code} for {settlement.business_date:%-d %b %Y} "
-        f"was saved at {saved_at:%H:%M}{by} after you opened this form. Its counts are now "
-        "shown: check them and save again.",
+        f"was saved at {saved_at:%H:%M}{by} after you opened this form. {advice}",
         code=SettlementErrorCode.STALE_VERSION,
     )
 

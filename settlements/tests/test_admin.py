@@ -174,6 +174,71 @@ def test_saving_counted_amount_reconciles(superuser_client, superuser):
     assert revision.status_before == ReconciliationStatus.WARN
 
 
+def line_change_post(client, settlement: Settlement, *, shown_version: str, amount: str):
+    line = settlement.lines.get(payment_method="cash")
+    return client.post(
+        reverse("admin:settlements_settlement_change", args=[settlement.pk]),
+        {
+            "notes": "",
+            "shown_version": shown_version,
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "1",
+            "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "1000",
+            "lines-0-id": str(line.pk),
+            "lines-0-settlement": str(settlement.pk),
+            "lines-0-payment_method": "cash",
+            "lines-0-counted_amount": amount,
+        },
+    )
+
+
+def test_change_form_sends_shown_version(superuser_client, superuser):
+    settlement = settlement_record(actor=superuser, store=StoreFactory(),
+                                   business_date=timezone.localdate(), counted={"cash": "5"})
+
+    response = superuser_client.get(
+        reverse("admin:settlements_settlement_change", args=[settlement.pk])
+    )
+
+    assert response.context["adminform"].form["shown_version"].value() == 1
+    assert 'name="shown_version" value="1"' in response.content.decode()
+
+
+def test_save_at_shown_version_kept(superuser_client, superuser):
+    settlement = settlement_record(actor=superuser, store=StoreFactory(),
+                                   business_date=timezone.localdate(), counted={"cash": "5"})
+
+    response = line_change_post(superuser_client, settlement, shown_version="1", amount="7")
+
+    assert response.status_code == 302
+    settlement.refresh_from_db()
+    assert settlement.version == 2
+    assert settlement.counted_total == Decimal("7.00")
+
+
+def test_stale_version_save_rejected(superuser_client, superuser):
+    store = StoreFactory(code="S-ADM")
+    day = timezone.localdate()
+    settlement = settlement_record(actor=superuser, store=store, business_date=day,
+                                   counted={"cash": "5"})
+    # A store user saves the day again while the admin's form, opened at version 1, is open.
+    settlement_record(actor=back_office_user(username="till-keeper"), store=store,
+                      business_date=day, counted={"cash": "9"})
+
+    response = line_change_post(superuser_client, settlement, shown_version="1", amount="7")
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert len(errors) == 1
+    assert "by till-keeper after you opened this form" in errors[0]
+    assert "Reload the page to see its counts" in errors[0]
+    settlement.refresh_from_db()
+    assert settlement.version == 2
+    assert settlement.counted_total == Decimal("9.00")
+    assert settlement.revisions.count() == 2
+
+
 def test_change_form_lists_history(superuser_client, superuser):
     store = StoreFactory()
     day = timezone.localdate()
