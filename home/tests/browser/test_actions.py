@@ -299,6 +299,27 @@ def test_sale_refreshes_overview_and_chart(signed_in, north):
     expect(chart_total).to_contain_text("10.00")
 
 
+def test_open_panel_reopens_after_sale(signed_in, north):
+    stocked_product(north, on_hand=5, price="10.00", sku="CBL-1")
+    page = signed_in(staff_user(north, username="clerk"))
+    sold_button = page.locator('[data-drilldown="sold"]')
+    sold_panel = page.locator("#drilldown-sold")
+    sold_button.click()
+    expect(sold_panel).to_contain_text("No sales at North")
+
+    page.locator("[data-dialog-open=sale-dialog]").click()
+    page.locator("#sale-item").fill("CBL-1")
+    page.locator("#sale-payment_method_0").check()
+    page.locator("#sale-submit").click()
+
+    expect(page.locator(".toast-success")).to_contain_text("recorded at N01")
+    expect(sold_panel).to_contain_text("1 sale, 1 unit, 10.00 EUR")
+    expect(sold_panel).to_be_visible()
+    expect(sold_button).to_have_attribute("aria-expanded", "true")
+    expect(page.locator('[data-drilldown][aria-expanded="true"]')).to_have_count(1)
+    expect(page.locator("[data-dialog-open=sale-dialog]")).to_be_focused()
+
+
 def test_settlement_bad_amount_rejected(signed_in, north):
     page = signed_in(staff_user(north, username="clerk"))
 

@@ -1,7 +1,12 @@
 // Home's store overview: KPI drill-down panels. Each KPI button loads its panel once with
-// htmx (hx-trigger="click once") and then toggles it; one panel is open at a time.
+// htmx (hx-trigger="click once") and then toggles it; one panel is open at a time. When the
+// whole overview reloads after a sale, transfer or settlement, the panel that was open
+// opens again with fresh figures.
 (function () {
   "use strict";
+
+  // The data-drilldown name of the panel open when the overview started to reload.
+  var reopenPanel = null;
 
   function buttonFor(panel) {
     return document.querySelector('[data-drilldown][aria-controls="' + panel.id + '"]');
@@ -53,15 +58,29 @@
     }
   });
 
-  // htmx does not swap 4xx responses by default, but their body is the message to show.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
+    if (target && target.id === "stock-overview" && event.detail.shouldSwap) {
+      var open = target.querySelector('[data-drilldown][aria-expanded="true"]');
+      reopenPanel = open ? open.getAttribute("data-drilldown") : null;
+      return;
+    }
+    // htmx does not swap a panel's 4xx responses by default, but their body is the message.
     if (!target || !target.classList.contains("drilldown")) return;
     var status = event.detail.xhr.status;
     if (status === 400 || status === 404) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+
+  // htmx fires "htmx:load" on the new overview once its buttons are bound; a click then
+  // loads the panel and opens it without moving the focus.
+  document.addEventListener("htmx:load", function (event) {
+    if (!reopenPanel || event.detail.elt.id !== "stock-overview") return;
+    var button = event.detail.elt.querySelector('[data-drilldown="' + reopenPanel + '"]');
+    reopenPanel = null;
+    if (button) button.click();
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
