@@ -90,6 +90,10 @@ class ProgressReporter:
     def finish(self, status: ImportStatus, **fields) -> None:
         """Record the final state: done, failed or cancelled."""
         self._phase_record_timing()
+        if self.job.status in PHASE_SPANS:
+            # The last write may be up to MIN_WRITE_INTERVAL_SECONDS older than the rows done
+            # that the run reported, so a cancelled or failed job's pct counts them here.
+            self.job.pct = max(self.job.pct, self._pct())
         self.job.status = status
         if status == ImportStatus.DONE:
             self.job.pct = 100.0

@@ -1,4 +1,4 @@
-"""Rows per second of a phase that starts with rows already handled."""
+"""Rows per second of a phase that starts with rows already handled, and the final pct."""
 
 import time
 
@@ -50,3 +50,22 @@ def test_phase_start_reports_rows_already_done():
     job = ImportJob.objects.get(pk=job.pk)
     assert job.rows_done == 80_000
     assert job.throughput_rps is None
+
+
+@pytest.mark.parametrize("status", [ImportStatus.CANCELLED, ImportStatus.FAILED])
+def test_finish_counts_rows_since_last_write(status):
+    job = ImportJobFactory(created_by=back_office_user(), status=ImportStatus.PARSING)
+    reporter = ProgressReporter(job)
+    reporter.phase_start(ImportStatus.VALIDATING, total=1_000)
+    reporter.advance(10, force=True)
+
+    # Within the write interval, so only the job object has these rows.
+    reporter.advance(500)
+    reporter.finish(status)
+
+    job = ImportJob.objects.get(pk=job.pk)
+    assert job.status == status
+    assert job.rows_done == 500
+    # Validating spans 5 to 35%, so half of its rows is 20%.
+    assert job.pct == 20.0
+    assert job.eta_seconds is None
