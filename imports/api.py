@@ -2,14 +2,18 @@
 
 import json
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from imports.errors import ImportErrorCode, ImportRequestError
 from imports.events import import_event_payload
+from imports.columns import kind_fields
 from imports.models import ImportJob, ImportKind
+from imports.problems import ImportFileError
+from imports.reports import csv_line
 from imports.schemas import ErrorOut, ImportJobOut, ImportStartOut
 from imports.selectors import import_job_get_for_user, import_job_list_for_user
 from imports.services import import_job_cancel, import_job_retry, import_job_start
@@ -95,6 +99,33 @@ def import_create(
     )
     job = started.job
     return Status(202, {"task_id": job.task_id, "status": job.status, **_urls(job)})
+
+
+@router.get(
+    "/imports/templates/{kind}",
+    response={200: None, 401: ErrorOut, 404: ErrorOut},
+    url_name="import-template",
+    openapi_extra={"responses": {200: {
+        "description": "A CSV file with the kind's header row.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }}},
+)
+def import_template(request: HttpRequest, kind: str) -> HttpResponse:
+    """Return a CSV template of an import kind: its header row, required fields first.
+
+    The header names are the fields' own names, which every file may use; the aliases
+    that also match are listed in docs/imports.md.
+    """
+    try:
+        specs = kind_fields(kind)
+    except ImportFileError as error:
+        raise ImportRequestError(error.message, code=error.code).with_status(404) from None
+    response = HttpResponse(
+        "\ufeff" + csv_line([spec.name for spec in specs]),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = content_disposition_header(True, f"{kind}-template.csv")
+    return response
 
 
 @router.get("/imports", response=list[ImportJobOut], url_name="import-list")

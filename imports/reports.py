@@ -19,7 +19,7 @@ REPORT_COLUMNS = ["row_number", "column", "value", "error_code", "message"]
 
 def error_report_head(job: ImportJob) -> str:
     """Return the byte order mark and the header line: the report's columns, then the file's."""
-    return "\ufeff" + _csv_line(REPORT_COLUMNS + list(job.summary.get("header") or []))
+    return "\ufeff" + csv_line(REPORT_COLUMNS + list(job.summary.get("header") or []))
 
 
 def error_report_batch(job_id: int, after_id: int) -> tuple[str, int] | None:
@@ -30,7 +30,7 @@ def error_report_batch(job_id: int, after_id: int) -> tuple[str, int] | None:
     if not batch:
         return None
     text = "".join(
-        _csv_line([error.row_number, error.column, error.value, error.code, error.message, *error.cells])
+        csv_line([error.row_number, error.column, error.value, error.code, error.message, *error.cells])
         for error in batch
     )
     return text, batch[-1].pk
@@ -53,7 +53,8 @@ def error_report_write(job: ImportJob, path: Path) -> int:
     return ImportRowError.objects.filter(job=job).count()
 
 
-def _csv_line(cells: list) -> str:
+def csv_line(cells: list) -> str:
+    """Return one CSV line of the cells, each neutralised for spreadsheets, ending in CRLF."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow([csv_safe_cell(cell) for cell in cells])
     return buffer.getvalue()

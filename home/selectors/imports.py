@@ -1,7 +1,11 @@
 """Reads that feed the imports section of Home."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import NamedTuple
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.urls import reverse
+
+from imports.columns import KIND_FIELDS
 from imports.events import import_event_payload
 from imports.models import ImportJob, ImportKind
 from imports.selectors import import_job_list_for_user
@@ -20,11 +24,33 @@ def import_rows_for_user(
     return [(job, import_event_payload(job=job)) for job in jobs]
 
 
-def import_kinds_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[tuple[str, str]]:
-    """Return the (value, label) pairs of the import kinds the user may start."""
+# Kinds whose store column may be left out when the upload names a default store.
+DEFAULT_STORE_KINDS = (ImportKind.STOCK, ImportKind.SALES)
+
+
+class ImportKindChoice(NamedTuple):
+    """An import kind of the upload form, with its columns and its template's URL."""
+
+    value: str
+    label: str
+    required: list[str]
+    optional: list[str]
+    store_optional: bool
+    template_url: str
+
+
+def import_kinds_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[ImportKindChoice]:
+    """Return the import kinds the user may start, in the order of ImportKind."""
     sees_all = user_sees_all_stores(user)
     return [
-        (value, label)
+        ImportKindChoice(
+            value=value,
+            label=label,
+            required=[spec.name for spec in KIND_FIELDS[value] if spec.required],
+            optional=[spec.name for spec in KIND_FIELDS[value] if not spec.required],
+            store_optional=value in DEFAULT_STORE_KINDS,
+            template_url=reverse("api:import-template", kwargs={"kind": value}),
+        )
         for value, label in ImportKind.choices
         if sees_all or value not in ALL_STORE_KINDS
     ]

@@ -199,6 +199,19 @@ def test_upload_form_offers_allowed_kinds(client):
     assert f'<option value="{store.code}">' in form
 
 
+def test_upload_form_lists_columns_per_kind(client):
+    client.force_login(staff_user(StoreFactory()))
+
+    response = client.get("/home/")
+
+    form = response.content.decode().split('id="import-form"', 1)[1].split("</form>", 1)[0]
+    stock = form.split('data-kinds="stock">', 1)[1].split("</p>", 1)[0]
+    assert "Columns: store, sku required; serial, qty, status, unit_cost, received_at optional." in stock
+    assert "With a default store, store may be left out." in stock
+    assert 'href="/api/imports/templates/stock" download' in stock
+    assert 'data-kinds="products"' not in form
+
+
 def test_back_office_may_start_every_kind(client):
     StoreFactory()
     client.force_login(back_office_user())

@@ -223,6 +223,28 @@ def test_empty_upload_marks_kind_and_file(signed_in):
     assert ImportJob.objects.count() == 0
 
 
+def test_kind_shows_its_columns_and_template(signed_in):
+    _catalog()
+    page = signed_in(operations_user(username="operator"))
+    page.goto("/home/#imports")
+    form = page.locator("#import-form")
+    kind = form.get_by_label("Kind", exact=True)
+    expect(form.locator("#import-kind-columns [data-kinds]:visible")).to_have_count(0)
+
+    kind.select_option("pricelist")
+
+    columns = form.locator("#import-kind-columns [data-kinds]:visible")
+    expect(columns).to_have_count(1)
+    expect(columns).to_contain_text("Columns: sku, price required;")
+    expect(kind).to_have_accessible_description(re.compile(r"^Columns: sku, price required;"))
+    with page.expect_download() as download_info:
+        columns.get_by_role("link", name="Download the price list template (CSV)").click()
+    download = download_info.value
+    assert download.suggested_filename == "pricelist-template.csv"
+    header = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("sku,price,currency,")
+
+
 def test_drawer_closes_on_escape_and_returns_focus(signed_in, tmp_path):
     codes = _catalog()
     path = _small_count_with_bad_rows(tmp_path, codes)
