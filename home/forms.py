@@ -315,3 +315,46 @@ def _field_for(
         key,
     ]
     return next((name for name in candidates if name and name in form.fields), None)
+
+
+class ImportColumnsForm(forms.Form):
+    """The column of a failed import's file that each field of its kind is read from.
+
+    One select per field, offering the file's header names; the required ones must be
+    chosen, and a column may feed one field only.
+    """
+
+    NOT_IN_FILE = ""
+
+    def __init__(self, *args, specs, header: list[str], store_optional: bool,
+                 initial_map: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, initial=initial_map, label_suffix="", **kwargs)
+        choices = [(self.NOT_IN_FILE, "Not in the file")] + [
+            (name, name) for name in dict.fromkeys(name for name in header if name.strip())
+        ]
+        for spec in specs:
+            required = spec.required and not (spec.name == "store" and store_optional)
+            self.fields[spec.name] = forms.ChoiceField(
+                label=spec.name, choices=choices, required=required,
+                help_text="Required." if required else "Optional.",
+                error_messages={"required": f"Choose the column that holds {spec.name}."},
+            )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        fields_by_column: dict[str, list[str]] = {}
+        for name, column in cleaned.items():
+            if column:
+                fields_by_column.setdefault(column, []).append(name)
+        for column, names in fields_by_column.items():
+            if len(names) > 1:
+                self.add_error(
+                    None,
+                    f"Column '{column}' is chosen for {' and '.join(names)}. Choose it for one "
+                    "field only.",
+                )
+        return cleaned
+
+    def column_map(self) -> dict[str, str]:
+        """Return the chosen column of each field that has one."""
+        return {name: column for name, column in self.cleaned_data.items() if column}

@@ -14,9 +14,14 @@ from imports.columns import kind_fields
 from imports.models import ImportJob, ImportKind
 from imports.problems import ImportFileError
 from imports.reports import csv_line
-from imports.schemas import ErrorOut, ImportJobOut, ImportStartOut
+from imports.schemas import ErrorOut, ImportJobOut, ImportRerunIn, ImportStartOut
 from imports.selectors import import_job_get_for_user, import_job_list_for_user
-from imports.services import import_job_cancel, import_job_retry, import_job_start
+from imports.services import (
+    import_job_cancel,
+    import_job_rerun,
+    import_job_retry,
+    import_job_start,
+)
 
 router = Router(tags=["imports"])
 
@@ -146,6 +151,19 @@ def import_retry(request: HttpRequest, task_id: str) -> Status:
     """Run a failed or cancelled import again; rows already applied are not applied twice."""
     job = import_job_get_for_user(user=request.user, task_id=task_id)
     return Status(202, _job_out(import_job_retry(actor=request.user, job=job)))
+
+
+@router.post("/imports/{uuid:task_id}/rerun", response={202: ImportJobOut, **ERRORS}, url_name="import-rerun")
+def import_rerun(request: HttpRequest, task_id: str, body: ImportRerunIn | None = None) -> Status:
+    """Import a finished import's file again as a new import, optionally with another column map.
+
+    The new import has the same kind and options. A file that failed on its columns
+    (column_missing) can be read with a `column_map` of the file's header names, which the
+    failed import's summary lists under `header`.
+    """
+    job = import_job_get_for_user(user=request.user, task_id=task_id)
+    column_map = body.column_map if body is not None else None
+    return Status(202, _job_out(import_job_rerun(actor=request.user, job=job, column_map=column_map)))
 
 
 @router.post("/imports/{uuid:task_id}/cancel", response={202: ImportJobOut, **ERRORS}, url_name="import-cancel")

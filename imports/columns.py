@@ -143,6 +143,27 @@ def kind_fields(kind: str) -> tuple[FieldSpec, ...]:
         ) from None
 
 
+def columns_guess(header: list[str], kind: str) -> dict[str, str]:
+    """Return the header name that each field would be read from, where one column fits.
+
+    The same rules as columns_match(), except that a field with no column or with two
+    equally good ones is left out instead of raising, so a form can offer the rest.
+    """
+    normalised = [header_normalise(name) for name in header]
+    used_columns: set[int] = set()
+    guess: dict[str, str] = {}
+    for spec in kind_fields(kind):
+        own = header_normalise(spec.name)
+        aliases = {header_normalise(alias) for alias in spec.aliases}
+        exact = [i for i, name in enumerate(normalised) if name == own and i not in used_columns]
+        alias = [i for i, name in enumerate(normalised) if name in aliases and i not in used_columns]
+        best = exact or alias
+        if len(best) == 1:
+            used_columns.add(best[0])
+            guess[spec.name] = header[best[0]]
+    return guess
+
+
 def columns_match(
     header: list[str],
     kind: str,

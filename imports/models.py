@@ -47,6 +47,12 @@ FILE_FAILURE_CODES = frozenset({
 })
 
 
+# Failures that a column map can fix: the file is read again with the columns a person chose.
+COLUMN_FAILURE_CODES = frozenset({
+    ImportErrorCode.COLUMN_MISSING, ImportErrorCode.COLUMN_MAP_INVALID,
+})
+
+
 def _upload_path(job: "ImportJob", filename: str) -> str:
     return f"imports/{job.task_id}/{filename}"
 

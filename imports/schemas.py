@@ -3,7 +3,7 @@
 import datetime
 import uuid
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class ImportStartOut(Schema):
@@ -39,6 +39,14 @@ class ImportJobOut(Schema):
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
     purged_at: datetime.datetime | None
+
+
+class ImportRerunIn(Schema):
+    column_map: dict[str, str] | None = Field(
+        default=None,
+        description="Field name to column header, replacing the import's column map; "
+                    "leave out to keep the import's options as they were.",
+    )
 
 
 class ErrorOut(Schema):

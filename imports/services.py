@@ -14,7 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from imports.errors import ImportErrorCode, ImportRequestError
-from imports.models import ImportJob, ImportKind, ImportStatus, RUNNING_STATUSES
+from imports.models import (
+    COLUMN_FAILURE_CODES, ImportJob, ImportKind, ImportStatus, RUNNING_STATUSES,
+)
 from imports.retention import import_purged_error
 from inventory.access import user_sees_all_stores
 from inventory.selectors import store_get_for_user
@@ -262,10 +264,16 @@ def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
         if job.purged_at is not None:
             raise import_purged_error(job=job, subject="file")
         if not job.is_retryable:
+            fix = (
+                "rerun it with a column map (POST rerun with a column_map), or fix the file "
+                "and upload it again"
+                if job.failure_code in COLUMN_FAILURE_CODES else
+                "fix the file and upload it again"
+            )
             raise ImportRequestError(
                 f"Import {job.task_id} failed on the file itself ({job.failure_code}): "
                 f"{job.failure_reason} A retry reads the same file and would fail the same "
-                "way, so fix the file and upload it again.",
+                f"way, so {fix}.",
                 code=ImportErrorCode.NOT_RETRYABLE,
             ).with_status(409)
         if job.checkpoint.get("phase") != ImportStatus.FINALIZING:
@@ -292,11 +300,16 @@ def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
     return job
 
 
-def import_job_rerun(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool = True) -> ImportJob:
+def import_job_rerun(
+    *, actor: AbstractBaseUser, job: ImportJob, column_map: dict[str, str] | None = None,
+    dispatch: bool = True,
+) -> ImportJob:
     """Import a finished job's file again as a new job with the same kind and options.
 
     Upserts make a rerun of an unchanged file change nothing; a rerun after master data
-    was fixed imports the rows that were rejected before.
+    was fixed imports the rows that were rejected before. ``column_map`` replaces the
+    job's column map, so a file that failed on its columns can be read with the columns
+    a person chose; an empty map leaves the columns to their names.
     """
     from imports.tasks import import_job_enqueue
 
@@ -313,6 +326,11 @@ def import_job_rerun(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
         # A price list row without valid_from dates from the day of the first import, also
         # when the file is imported again on a later day.
         options = {"default_valid_from": timezone.localdate(job.created_at).isoformat(), **job.options}
+        if column_map is not None:
+            options.pop("column_map", None)
+            cleaned = _options_clean(actor=actor, kind=job.kind, options={"column_map": column_map})
+            if "column_map" in cleaned:
+                options["column_map"] = cleaned["column_map"]
         rerun = ImportJob.objects.create(
             kind=job.kind, created_by=actor, original_name=job.original_name,
             file_size=job.file_size, file_sha256=job.file_sha256, options=options,

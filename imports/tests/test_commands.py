@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from imports.models import ImportJob, ImportStatus
 from imports.tests.helpers import CASES_DIR, catalog_for
 from inventory.models import StockLevel
-from inventory.tests.factories import UserFactory, operations_user
+from inventory.tests.factories import ProductFactory, StoreFactory, UserFactory, operations_user
 from ops_portal.models import ApiToken
 from ops_portal.tokens import api_token_user
 
@@ -114,6 +114,34 @@ def test_rerun_import_of_done_job_changes_nothing():
     assert rerun.status == ImportStatus.DONE
     assert rerun.summary["rerun_of"] == str(first.task_id)
     assert sorted(StockLevel.objects.values_list("store_id", "product_id", "on_hand")) == levels
+
+
+def test_rerun_import_with_column_map_after_failure(tmp_path):
+    StoreFactory(code="T01")
+    ProductFactory(sku="CBL-7")
+    user = operations_user()
+    path = tmp_path / "count.csv"
+    path.write_text("Shop,Article No,Amount\r\nT01,CBL-7,12\r\n", encoding="utf-8")
+    with pytest.raises(CommandError):
+        call_command("import_file", str(path), kind="stock", user=user.username,
+                     stdout=io.StringIO())
+    failed = ImportJob.objects.get()
+
+    call_command("rerun_import", str(failed.task_id), user=user.username,
+                 column_map='{"sku": "Article No", "qty": "Amount"}', stdout=io.StringIO())
+
+    rerun = ImportJob.objects.exclude(pk=failed.pk).get()
+    assert failed.failure_code == "column_missing"
+    assert rerun.status == ImportStatus.DONE
+    assert rerun.options["column_map"] == {"sku": "Article No", "qty": "Amount"}
+    assert StockLevel.objects.get(product__sku="CBL-7").on_hand == 12
+
+
+def test_rerun_import_rejects_column_map_not_json():
+    with pytest.raises(CommandError) as error:
+        call_command("rerun_import", "1", column_map="{sku", stdout=io.StringIO())
+
+    assert "--column-map is not valid JSON" in str(error.value)
 
 
 def test_import_status_lists_jobs():

@@ -338,6 +338,32 @@ def test_drawer_offers_no_retry_for_file_failure(signed_in, tmp_path):
     expect(drawer.get_by_role("button", name="Retry import")).to_be_hidden()
 
 
+def test_columns_chosen_after_failure_import(signed_in, tmp_path):
+    codes = _catalog()
+    path = tmp_path / "odd-header.csv"
+    path.write_text(f"Shop,Article No,Amount\n{codes[0]},BRW-00001,4\n", encoding="utf-8")
+    page = signed_in(operations_user(username="operator"))
+    _upload(page, path)
+    _open_details(page, "odd-header.csv")
+    drawer = page.locator("#import-drawer")
+    drawer.locator("[data-field=phase]").get_by_text("Failed", exact=True).wait_for(timeout=60_000)
+
+    drawer.get_by_role("link", name="Choose the columns").click()
+    expect(page.get_by_role("heading", name="Choose the columns of odd-header.csv")).to_be_visible()
+    expect(page.get_by_label("store", exact=True)).to_have_value("Shop")
+    page.get_by_label("sku", exact=True).select_option("Article No")
+    page.get_by_label("qty", exact=True).select_option("Amount")
+    page.get_by_role("button", name="Import again with these columns").click()
+
+    expect(page.locator(".messages .success")).to_contain_text("queued with the columns you chose")
+    row = page.locator("#import-list li").first
+    row.get_by_text("Done", exact=True).wait_for(timeout=FINISH_TIMEOUT_SECONDS * 1000)
+    rerun = ImportJob.objects.order_by("-id").first()
+    assert rerun.status == "done"
+    assert rerun.rows_ok == 1
+    assert rerun.options["column_map"] == {"store": "Shop", "sku": "Article No", "qty": "Amount"}
+
+
 def test_refresh_renders_list_again(signed_in, tmp_path):
     codes = _catalog()
     path = _small_count_with_bad_rows(tmp_path, codes)

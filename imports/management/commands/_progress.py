@@ -1,5 +1,6 @@
 """Shared by the import commands: find the acting user, and follow a job to its end."""
 
+import json
 import sys
 import threading
 import time
@@ -32,6 +33,14 @@ def user_resolve(username: str | None):
     if user is None:
         raise CommandError("No superuser exists to run the import as. Pass --user USERNAME.")
     return user
+
+
+def column_map_parse(text: str) -> object:
+    """Return the value of a --column-map argument; raise CommandError when it is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CommandError(f"--column-map is not valid JSON: {error.msg}.") from None
 
 
 def error_report_argument_add(parser: CommandParser) -> None:

@@ -1,6 +1,5 @@
 """Import a file from disk, printing its progress; exit non-zero unless it imported rows."""
 
-import json
 import threading
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from imports.management.commands._progress import (
+    column_map_parse,
     error_report_argument_add,
     job_follow,
     job_outcome,
@@ -46,12 +46,8 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is a folder. Give the path of a CSV, TSV or XLSX file in it.")
         if not path.is_file():
             raise CommandError(f"File {path} was not found. Check the path.")
-        try:
-            column_map = json.loads(options["column_map"])
-        except json.JSONDecodeError as error:
-            raise CommandError(f"--column-map is not valid JSON: {error.msg}.") from None
         job_options = {
-            "column_map": column_map,
+            "column_map": column_map_parse(options["column_map"]),
             "default_store": options["default_store"],
             "sheet": options["sheet"],
             "price_list": options["price_list"],

@@ -1,4 +1,8 @@
-"""Run an import again: a failed or cancelled one resumes, a finished one starts anew."""
+"""Run an import again: a failed or cancelled one resumes, a finished one starts anew.
+
+With --column-map the file is always imported anew, read with that column map, which
+is how a file that failed on its columns is imported after all.
+"""
 
 import threading
 import uuid
@@ -6,6 +10,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imports.management.commands._progress import (
+    column_map_parse,
     error_report_argument_add,
     job_follow,
     job_outcome,
@@ -25,15 +30,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("job", help="Task id (UUID) or numeric id of the import.")
         parser.add_argument("--user", help="Username the rerun runs as (default: the first superuser).")
+        parser.add_argument(
+            "--column-map",
+            help='JSON object of field name to column header, such as \'{"sku": "Item"}\'; '
+                 "imports the file anew with it, also after a failure.",
+        )
         worker_arguments_add(parser)
         error_report_argument_add(parser)
 
     def handle(self, *args, **options) -> None:
+        column_map = None
+        if options["column_map"] is not None:
+            column_map = column_map_parse(options["column_map"])
         job = job_find(options["job"])
         user = user_resolve(options["user"])
         worker_timeout = worker_timeout_get(options)
         try:
-            if job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED):
+            if column_map is not None:
+                job = import_job_rerun(
+                    actor=user, job=job, column_map=column_map, dispatch=options["worker"]
+                )
+            elif job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED):
                 job = import_job_retry(actor=user, job=job, dispatch=options["worker"])
             else:
                 job = import_job_rerun(actor=user, job=job, dispatch=options["worker"])

@@ -137,6 +137,9 @@ class KindHandler:
                 "sheet), then upload it again.",
             )
         self.table = table
+        # The header goes into the summary before matching, so a job that fails on its
+        # columns still names them for a column map.
+        self.job.summary = {**self.job.summary, "header": list(table.header)}
         self.match = columns_match(
             table.header, self.kind, self.job.options.get("column_map"),
             has_default_store=self.job.default_store_id is not None,

@@ -155,6 +155,15 @@
         link.hidden = true;
       }
     });
+    // A file that failed on its columns can be imported again with columns a person
+    // chooses, on a page of its own.
+    var columnFailures = (drawer.getAttribute("data-column-failures") || "").split(" ");
+    fields(drawer, "columns").forEach(function (columns) {
+      var choosable = job.status === "failed" && columnFailures.indexOf(job.failure_code) !== -1;
+      var link = columns.querySelector("[data-columns-link]");
+      link.href = drawer.getAttribute("data-columns-url").replace("00000000-0000-0000-0000-000000000000", job.task_id);
+      columns.hidden = !choosable;
+    });
     var retry = drawer.querySelector('[data-import-action="retry"]');
     var cancel = drawer.querySelector('[data-import-action="cancel"]');
     // A failure of the file itself (a missing column, say) would repeat, so the drawer
