@@ -5,6 +5,7 @@ import json
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from pydantic import ValidationError
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
@@ -69,7 +70,8 @@ def import_create(
     """Upload a file and queue its import. The response comes at once; follow status_url or events_url.
 
     `options` is a JSON object: `column_map` (field name to column header), `sheet`,
-    `price_list`, `source`, `priority`, `default_store` (store code). Send an
+    `price_list`, `source`, `priority`, `default_store` (store code), `dry_run` (true to
+    check the file without changing data). Send an
     `Idempotency-Key` header to make a retried upload return the same job.
     """
     if file is None or not kind.strip():
@@ -107,7 +109,7 @@ def import_create(
 
 
 @router.get(
-    "/imports/templates/{kind}",
+    "/imports/templates/{str:kind}",
     response={200: None, 401: ErrorOut, 404: ErrorOut},
     url_name="import-template",
     openapi_extra={"responses": {200: {
@@ -153,17 +155,53 @@ def import_retry(request: HttpRequest, task_id: str) -> Status:
     return Status(202, _job_out(import_job_retry(actor=request.user, job=job)))
 
 
-@router.post("/imports/{uuid:task_id}/rerun", response={202: ImportJobOut, **ERRORS}, url_name="import-rerun")
-def import_rerun(request: HttpRequest, task_id: str, body: ImportRerunIn | None = None) -> Status:
-    """Import a finished import's file again as a new import, optionally with another column map.
+@router.post(
+    "/imports/{uuid:task_id}/rerun",
+    response={202: ImportJobOut, **ERRORS},
+    url_name="import-rerun",
+    openapi_extra={"requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": ImportRerunIn.model_json_schema()}},
+    }},
+)
+def import_rerun(request: HttpRequest, task_id: str) -> Status:
+    """Import a finished import's file again as a new import, optionally with other choices.
 
     The new import has the same kind and options. A file that failed on its columns
     (column_missing) can be read with a `column_map` of the file's header names, which the
-    failed import's summary lists under `header`.
+    failed import's summary lists under `header`. `dry_run: false` imports a file that a
+    dry run checked. The JSON body is optional.
     """
     job = import_job_get_for_user(user=request.user, task_id=task_id)
-    column_map = body.column_map if body is not None else None
-    return Status(202, _job_out(import_job_rerun(actor=request.user, job=job, column_map=column_map)))
+    body = _rerun_body(request)
+    rerun = import_job_rerun(
+        actor=request.user, job=job, column_map=body.column_map, dry_run=body.dry_run
+    )
+    return Status(202, _job_out(rerun))
+
+
+def _rerun_body(request: HttpRequest) -> ImportRerunIn:
+    """Read the optional JSON body of a rerun; an empty body keeps every choice.
+
+    The body is read as JSON whatever its Content-Type, because `curl -d` sends
+    JSON as a form by default. An empty form, as a client without data sends it,
+    counts as no body.
+    """
+    empty_form = request.content_type == "multipart/form-data" and not (
+        request.POST or request.FILES
+    )
+    if empty_form or not request.body.strip():
+        return ImportRerunIn()
+    try:
+        return ImportRerunIn.model_validate_json(request.body)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "body"
+        raise ImportRequestError(
+            f"The rerun body is invalid at {where}: {problem['msg']}. Send a JSON object "
+            'such as {"column_map": {"sku": "Item"}} or {"dry_run": false}.',
+            code=ImportErrorCode.OPTIONS_INVALID,
+        ) from None
 
 
 @router.post("/imports/{uuid:task_id}/cancel", response={202: ImportJobOut, **ERRORS}, url_name="import-cancel")

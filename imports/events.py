@@ -39,6 +39,7 @@ def import_event_payload(*, job: ImportJob) -> dict:
         "failure_code": job.failure_code or None,
         "failure_reason": job.failure_reason or None,
         "retryable": job.is_retryable,
+        "dry_run": job.is_dry_run,
         "error_report_url": (
             reverse("imports:job-errors", kwargs={"task_id": job.task_id}) if has_report else None
         ),

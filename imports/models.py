@@ -147,6 +147,11 @@ class ImportJob(models.Model):
             return True
         return self.status == ImportStatus.FAILED and self.failure_code not in FILE_FAILURE_CODES
 
+    @property
+    def is_dry_run(self) -> bool:
+        """Whether the job only checks its file: it validates the rows and changes no data."""
+        return bool((self.options or {}).get("dry_run"))
+
 
 class ImportRowError(models.Model):
     """One problem with one row of an import file; the error report lists them."""

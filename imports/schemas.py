@@ -30,6 +30,7 @@ class ImportJobOut(Schema):
     failure_code: str | None
     failure_reason: str | None
     retryable: bool
+    dry_run: bool
     error_report_url: str | None
     status_url: str
     events_url: str
@@ -42,10 +43,18 @@ class ImportJobOut(Schema):
 
 
 class ImportRerunIn(Schema):
+    # A misspelt choice is rejected rather than ignored.
+    model_config = {"extra": "forbid"}
+
     column_map: dict[str, str] | None = Field(
         default=None,
         description="Field name to column header, replacing the import's column map; "
                     "leave out to keep the import's options as they were.",
+    )
+    dry_run: bool | None = Field(
+        default=None,
+        description="true to only check the file, false to import it; leave out to do "
+                    "what the import did.",
     )
 
 

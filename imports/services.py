@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 ALL_STORE_KINDS = (ImportKind.PRODUCTS, ImportKind.PRICELIST)
 _OPTION_NAMES = {
     "column_map", "sheet", "price_list", "default_store", "priority", "source", "default_valid_from",
+    "dry_run",
 }
 MIB = 1024 * 1024
 # Linux file systems take names of at most 255 bytes, and 100 CJK characters are 300 bytes
@@ -63,7 +64,8 @@ def import_job_start(
     key = (idempotency_key or "").strip()[:255] or None
 
     if key:
-        existing = _job_for_key(actor=actor, key=key, kind=kind, digest=digest)
+        existing = _job_for_key(actor=actor, key=key, kind=kind, digest=digest,
+                                dry_run=options.get("dry_run", False))
         if existing is not None:
             return ImportStart(job=existing, created=False)
 
@@ -73,7 +75,11 @@ def import_job_start(
                               key=key, digest=digest, dispatch=dispatch)
     except IntegrityError:
         # Another request with the same key won the race; return its job.
-        existing = _job_for_key(actor=actor, key=key, kind=kind, digest=digest) if key else None
+        existing = (
+            _job_for_key(actor=actor, key=key, kind=kind, digest=digest,
+                         dry_run=options.get("dry_run", False))
+            if key else None
+        )
         if existing is None:
             raise
         return ImportStart(job=existing, created=False)
@@ -142,6 +148,13 @@ def _options_clean(*, actor: AbstractBaseUser, kind: str, options: dict) -> dict
     if options.get("default_store"):
         store = store_get_for_user(user=actor, code=str(options["default_store"]).strip())
         cleaned["default_store"] = store.code
+    if "dry_run" in options:
+        if not isinstance(options["dry_run"], bool):
+            raise _options_error(
+                f"Option dry_run {options['dry_run']!r} is not true or false."
+            )
+        if options["dry_run"]:
+            cleaned["dry_run"] = True
     if kind == ImportKind.PRICELIST and not cleaned.get("price_list"):
         cleaned.setdefault("price_list", "")
     return cleaned
@@ -162,7 +175,9 @@ def _file_sha256(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
-def _job_for_key(*, actor: AbstractBaseUser, key: str, kind: str, digest: str) -> ImportJob | None:
+def _job_for_key(
+    *, actor: AbstractBaseUser, key: str, kind: str, digest: str, dry_run: bool
+) -> ImportJob | None:
     job = ImportJob.objects.filter(created_by=actor, idempotency_key=key).first()
     if job is None:
         return None
@@ -176,6 +191,13 @@ def _job_for_key(*, actor: AbstractBaseUser, key: str, kind: str, digest: str) -
         raise ImportRequestError(
             f"Idempotency-Key {key!r} was already used to import this file as {job.kind}, "
             f"not {kind}. Use a new key to import it as {kind}.",
+            code=ImportErrorCode.IDEMPOTENCY_CONFLICT,
+        ).with_status(409)
+    if job.is_dry_run != dry_run:
+        used_for = "a dry run, which changes nothing" if job.is_dry_run else "a real import"
+        raise ImportRequestError(
+            f"Idempotency-Key {key!r} was already used for {used_for} of this file. Use a new "
+            "key to import it the other way.",
             code=ImportErrorCode.IDEMPOTENCY_CONFLICT,
         ).with_status(409)
     return job
@@ -302,14 +324,16 @@ def import_job_retry(*, actor: AbstractBaseUser, job: ImportJob, dispatch: bool 
 
 def import_job_rerun(
     *, actor: AbstractBaseUser, job: ImportJob, column_map: dict[str, str] | None = None,
-    dispatch: bool = True,
+    dry_run: bool | None = None, dispatch: bool = True,
 ) -> ImportJob:
     """Import a finished job's file again as a new job with the same kind and options.
 
     Upserts make a rerun of an unchanged file change nothing; a rerun after master data
     was fixed imports the rows that were rejected before. ``column_map`` replaces the
     job's column map, so a file that failed on its columns can be read with the columns
-    a person chose; an empty map leaves the columns to their names.
+    a person chose; an empty map leaves the columns to their names. ``dry_run`` sets
+    whether the new job only checks the file (True) or imports it (False); None keeps
+    the job's own choice, so a dry run is imported for real with False.
     """
     from imports.tasks import import_job_enqueue
 
@@ -331,6 +355,10 @@ def import_job_rerun(
             cleaned = _options_clean(actor=actor, kind=job.kind, options={"column_map": column_map})
             if "column_map" in cleaned:
                 options["column_map"] = cleaned["column_map"]
+        if dry_run is not None:
+            options.pop("dry_run", None)
+            if dry_run:
+                options["dry_run"] = True
         rerun = ImportJob.objects.create(
             kind=job.kind, created_by=actor, original_name=job.original_name,
             file_size=job.file_size, file_sha256=job.file_sha256, options=options,

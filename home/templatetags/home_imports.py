@@ -90,10 +90,13 @@ def import_line(payload: dict) -> str:
         return ""
     status = payload["status"]
     if status == "done":
-        line = f"{intcomma(payload['rows_ok'])} rows imported"
+        if payload.get("dry_run"):
+            line = f"Dry run: {intcomma(payload['rows_ok'])} rows OK"
+        else:
+            line = f"{intcomma(payload['rows_ok'])} rows imported"
         if payload["rows_bad"]:
             line += f" \u00b7 {intcomma(payload['rows_bad'])} rejected"
-        return line
+        return line + (", nothing changed" if payload.get("dry_run") else "")
     if status == "failed":
         return f"Failed: {payload['failure_reason'] or 'no reason was recorded.'}"
     if status == "cancelled":

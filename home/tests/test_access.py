@@ -38,7 +38,7 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 REJECTED = {400, 403, 404}
-PATH_VALUES = {"int": "1", "uuidstr": str(uuid.uuid4()), "uuid": str(uuid.uuid4())}
+PATH_VALUES = {"int": "1", "uuidstr": str(uuid.uuid4()), "uuid": str(uuid.uuid4()), "str": "stock"}
 
 # Every API operation, by method and path, and the test that keeps other stores' data
 # out of its reach. test_every_api_operation_has_cross_store_test fails for a new one.
@@ -55,6 +55,8 @@ CROSS_STORE_TESTS = {
     ("GET", "/imports/{uuidstr:task_id}"): "test_api_import_of_other_store_hidden",
     ("POST", "/imports/{uuidstr:task_id}/retry"): "test_api_import_actions_on_other_store_rejected",
     ("POST", "/imports/{uuidstr:task_id}/cancel"): "test_api_import_actions_on_other_store_rejected",
+    ("POST", "/imports/{uuidstr:task_id}/rerun"): "test_api_import_actions_on_other_store_rejected",
+    ("GET", "/imports/templates/{str:kind}"): "test_api_import_template_has_no_store_data",
     ("GET", "/home/overview"): "test_api_home_reads_with_other_store_rejected",
     ("GET", "/home/low-stock"): "test_api_home_reads_with_other_store_rejected",
     ("GET", "/home/stock-by-category"): "test_api_home_reads_with_other_store_rejected",
@@ -353,8 +355,10 @@ def test_api_import_of_other_store_hidden(client, world):
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("action", ["retry", "cancel"])
+@pytest.mark.parametrize("action", ["retry", "cancel", "rerun"])
 def test_api_import_actions_on_other_store_rejected(client, world, action):
+    jobs_before = ImportJob.objects.count()
+
     response = client.post(f"/api/imports/{world.running_job.task_id}/{action}")
     finished = client.post(f"/api/imports/{world.job.task_id}/{action}")
 
@@ -365,6 +369,16 @@ def test_api_import_actions_on_other_store_rejected(client, world, action):
     assert world.running_job.cancel_requested is False
     assert world.running_job.status == ImportStatus.VALIDATING
     assert world.job.status == ImportStatus.FAILED
+    assert ImportJob.objects.count() == jobs_before
+
+
+def test_api_import_template_has_no_store_data(client, world):
+    response = client.get("/api/imports/templates/stock")
+
+    assert response.status_code == 200
+    assert response.content.decode("utf-8-sig").splitlines() == [
+        "store,sku,serial,qty,status,unit_cost,received_at"
+    ]
 
 
 @pytest.mark.parametrize("path", [

@@ -52,7 +52,9 @@ def imports_list(request: HttpRequest) -> HttpResponse:
 def imports_upload(request: HttpRequest) -> HttpResponse:
     """Start an import from the form posted without JavaScript, then go back to Home."""
     values = {name: request.POST.get(name, "").strip() for name in OPTION_FIELDS}
-    options = {name: value for name, value in values.items() if value}
+    options: dict = {name: value for name, value in values.items() if value}
+    if request.POST.get("dry_run"):
+        options["dry_run"] = True
     upload = request.FILES.get("file")
     if upload is None:
         messages.error(request, "No file was uploaded. Choose a CSV, TSV or XLSX file to import.")
@@ -66,7 +68,8 @@ def imports_upload(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("home:index") + "#imports")
 
     job = started.job
-    messages.success(request, f"Import of {job.original_name} queued.")
+    what = "Dry run" if job.is_dry_run else "Import"
+    messages.success(request, f"{what} of {job.original_name} queued.")
     return redirect(reverse("home:index") + "#imports")
 
 

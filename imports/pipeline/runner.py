@@ -227,6 +227,9 @@ def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
     if not resuming:
         table = _phase_parse(job, reporter, handler)
         _cancel_check(job)
+        if job.is_dry_run:
+            _dry_run_finish(job, reporter, handler, table)
+            return
         loader = (
             BackgroundLoader(job=job, model=handler.staged_model)
             if BackgroundLoader.usable() else None
@@ -252,6 +255,25 @@ def _phases_run(job: ImportJob, reporter: ProgressReporter) -> None:
     reporter.finish(ImportStatus.DONE, summary=job.summary)
     logger.info(
         "import.done task_id=%s rows_ok=%s rows_bad=%s", job.task_id, job.rows_ok, job.rows_bad
+    )
+
+
+def _dry_run_finish(job: ImportJob, reporter: ProgressReporter, handler, table: Table) -> None:
+    """Validate every row and end the job done, without loading or changing any data.
+
+    The rows are validated in this process alone, because the second validating process
+    hands its staging files to a loader. The staging files written meanwhile are removed
+    when the job ends, as for any finished job.
+    """
+    try:
+        _phase_validate(job, reporter, handler, table, None)
+    finally:
+        table.close()
+    job.summary = {**job.summary, **handler.summary()}
+    reporter.finish(ImportStatus.DONE, summary=job.summary)
+    logger.info(
+        "import.dry_run_done task_id=%s rows_ok=%s rows_bad=%s",
+        job.task_id, job.rows_ok, job.rows_bad,
     )
 
 

@@ -117,6 +117,39 @@ def test_api_rerun_takes_column_map(failed):
     assert rerun.options["column_map"] == {"sku": "Article No", "qty": "Amount"}
 
 
+@pytest.mark.parametrize(("body", "where"), [
+    ('{"column_mpa": {}}', "column_mpa"),
+    ('{"column_map": {"sku": 4}}', "column_map.sku"),
+    ("[1]", "body"),
+    ("{nope", "body"),
+])
+def test_api_rerun_rejects_invalid_body(failed, body, where):
+    job, user = failed
+    client = Client()
+    client.force_login(user)
+
+    response = client.post(f"/api/imports/{job.task_id}/rerun", body,
+                           content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "options_invalid"
+    assert f"The rerun body is invalid at {where}:" in response.json()["message"]
+    assert ImportJob.objects.count() == 1
+
+
+def test_api_rerun_without_body_keeps_options(failed):
+    job, user = failed
+    client = Client()
+    client.force_login(user)
+
+    response = client.post(f"/api/imports/{job.task_id}/rerun")
+
+    assert response.status_code == 202
+    rerun = ImportJob.objects.get(task_id=response.json()["task_id"])
+    assert "column_map" not in rerun.options
+    assert rerun.is_dry_run is False
+
+
 def test_page_presets_fitting_columns(failed):
     job, user = failed
     client = Client()

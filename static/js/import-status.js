@@ -95,9 +95,9 @@
   // The same line as the import_line template filter renders on the server.
   function lineText(job) {
     if (job.status === "done") {
-      var line = number(job.rows_ok) + " rows imported";
+      var line = job.dry_run ? "Dry run: " + number(job.rows_ok) + " rows OK" : number(job.rows_ok) + " rows imported";
       if (job.rows_bad) line += " \u00b7 " + number(job.rows_bad) + " rejected";
-      return line;
+      return line + (job.dry_run ? ", nothing changed" : "");
     }
     if (job.status === "failed") return "Failed: " + (job.failure_reason || "no reason was recorded.");
     if (job.status === "cancelled") return "Cancelled at " + pctText(job.pct);
@@ -134,7 +134,10 @@
   function announceChange(job) {
     if (!window.Portal) return;
     var name = job.file_name;
-    if (job.status === "done") {
+    if (job.status === "done" && job.dry_run) {
+      window.Portal.announce("Dry run of " + name + " finished: " + number(job.rows_ok) + " rows OK" +
+        (job.rows_bad ? ", " + number(job.rows_bad) + " rejected" : "") + "; nothing changed.");
+    } else if (job.status === "done") {
       var text = "Import of " + name + " finished: " + number(job.rows_ok) + " rows imported";
       window.Portal.announce(text + (job.rows_bad ? ", " + number(job.rows_bad) + " rejected." : "."));
     } else if (job.status === "failed") {

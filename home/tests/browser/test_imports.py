@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from django.utils import timezone
 
 from imports.models import ImportJob
-from inventory.models import Product
+from inventory.models import Product, StockLevel
 from inventory.tests.factories import SaleFactory, StoreFactory, operations_user
 
 pytestmark = pytest.mark.browser
@@ -362,6 +362,36 @@ def test_columns_chosen_after_failure_import(signed_in, tmp_path):
     assert rerun.status == "done"
     assert rerun.rows_ok == 1
     assert rerun.options["column_map"] == {"store": "Shop", "sku": "Article No", "qty": "Amount"}
+
+
+def test_dry_run_then_import_now(signed_in, tmp_path):
+    codes = _catalog()
+    path = _small_count_with_bad_rows(tmp_path, codes)
+    page = signed_in(operations_user(username="operator"))
+    page.goto("/home/#imports")
+    form = page.locator("#import-form")
+    form.get_by_label("Kind", exact=True).select_option("stock")
+    form.get_by_label("File", exact=True).set_input_files(str(path))
+    form.get_by_label("Dry run: check the file only").check()
+    form.get_by_role("button", name="Start import").click()
+
+    expect(page.locator(".toast-success").first).to_contain_text("Dry run of count-with-bad-rows.csv queued")
+    _open_details(page, "count-with-bad-rows.csv")
+    drawer = page.locator("#import-drawer")
+    drawer.locator("[data-field=phase]").get_by_text("Done", exact=True).wait_for(timeout=60_000)
+    row = page.locator("#import-list li").first
+    expect(row).to_contain_text("Dry run: 2 rows OK \u00b7 2 rejected, nothing changed")
+    levels_after_dry_run = StockLevel.objects.count()
+    drawer.get_by_role("button", name="Import now").click()
+
+    expect(page.locator("#import-list li")).to_have_count(2)
+    page.locator("#import-list li").first.get_by_text("2 rows imported \u00b7 2 rejected").wait_for(
+        timeout=FINISH_TIMEOUT_SECONDS * 1000
+    )
+    jobs = list(ImportJob.objects.order_by("id"))
+    assert levels_after_dry_run == 0
+    assert [job.is_dry_run for job in jobs] == [True, False]
+    assert StockLevel.objects.count() == 2
 
 
 def test_refresh_renders_list_again(signed_in, tmp_path):

@@ -179,8 +179,8 @@ def job_outcome(job: ImportJob, stdout: OutputWrapper, style, *, report_path: Pa
     """
     timings = ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in job.phase_timings.items())
     total = f"{job.rows_total:,}" if job.rows_total is not None else "-"
-    # Only a done job has applied its valid rows.
-    applied = "imported" if job.status == ImportStatus.DONE else "valid"
+    # Only a done job has applied its valid rows, and a dry run applies none.
+    applied = "imported" if job.status == ImportStatus.DONE and not job.is_dry_run else "valid"
     stdout.write(f"Import {job.task_id}: {job.get_status_display()}; rows {total}, "
                  f"{applied} {job.rows_ok:,}, rejected {job.rows_bad:,}. {timings}".rstrip())
     ignored = job.summary.get("ignored_columns") or []
@@ -209,6 +209,12 @@ def job_outcome(job: ImportJob, stdout: OutputWrapper, style, *, report_path: Pa
             f"Import {job.task_id} changed nothing: all {job.rows_bad:,} rows were rejected. "
             f"The error report {report_url} lists each problem; fix the file and import it again."
         )
+    if job.is_dry_run:
+        stdout.write(style.SUCCESS(
+            f"Dry run finished: nothing changed. `manage.py rerun_import {job.pk} --import` "
+            "imports the file."
+        ))
+        return
     stdout.write(style.SUCCESS("Import finished."))
 
 

@@ -35,6 +35,8 @@ class Command(BaseCommand):
         parser.add_argument("--source", help="Source label of the prices, for pricelist files.")
         parser.add_argument("--priority", type=int,
                             help="Priority of the price lists the file creates; existing lists keep theirs.")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="Check every row and write the error report, but change no data.")
         parser.add_argument("--column-map", default="{}",
                             help='JSON object of field name to column header, such as \'{"sku": "Item"}\'.')
         worker_arguments_add(parser)
@@ -53,6 +55,7 @@ class Command(BaseCommand):
             "price_list": options["price_list"],
             "source": options["source"],
             "priority": options["priority"],
+            "dry_run": options["dry_run"],
         }
         user = user_resolve(options["user"])
         worker_timeout = worker_timeout_get(options)

@@ -1,7 +1,8 @@
 """Run an import again: a failed or cancelled one resumes, a finished one starts anew.
 
 With --column-map the file is always imported anew, read with that column map, which
-is how a file that failed on its columns is imported after all.
+is how a file that failed on its columns is imported after all. With --import a dry
+run's file is imported for real.
 """
 
 import threading
@@ -35,6 +36,10 @@ class Command(BaseCommand):
             help='JSON object of field name to column header, such as \'{"sku": "Item"}\'; '
                  "imports the file anew with it, also after a failure.",
         )
+        parser.add_argument(
+            "--import", dest="import_for_real", action="store_true",
+            help="Import a dry run's file for real, as a new import.",
+        )
         worker_arguments_add(parser)
         error_report_argument_add(parser)
 
@@ -45,10 +50,12 @@ class Command(BaseCommand):
         job = job_find(options["job"])
         user = user_resolve(options["user"])
         worker_timeout = worker_timeout_get(options)
+        dry_run = False if options["import_for_real"] else None
         try:
-            if column_map is not None:
+            if column_map is not None or dry_run is not None:
                 job = import_job_rerun(
-                    actor=user, job=job, column_map=column_map, dispatch=options["worker"]
+                    actor=user, job=job, column_map=column_map, dry_run=dry_run,
+                    dispatch=options["worker"],
                 )
             elif job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED):
                 job = import_job_retry(actor=user, job=job, dispatch=options["worker"])

@@ -169,6 +169,7 @@
     // A failure of the file itself (a missing column, say) would repeat, so the drawer
     // offers no retry. The failure reason shown above it names the fix.
     retry.hidden = !job.retryable;
+    drawer.querySelector('[data-import-action="rerun"]').hidden = !(job.dry_run && job.status === "done");
     cancel.hidden = !imports.isRunning(job.status);
   }
 
@@ -186,11 +187,17 @@
     if (!job || button.getAttribute("aria-busy") === "true") return;
     button.setAttribute("aria-busy", "true");
     button.classList.add("is-loading");
-    fetch(apiUrl + "/" + encodeURIComponent(job.task_id) + "/" + action, {
+    // "rerun" imports a dry run's file for real, as a new import.
+    var request = {
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
-    })
+    };
+    if (action === "rerun") {
+      request.headers["Content-Type"] = "application/json";
+      request.body = JSON.stringify({ dry_run: false });
+    }
+    fetch(apiUrl + "/" + encodeURIComponent(job.task_id) + "/" + action, request)
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
           if (!response.ok) throw new Error(body.message || "The server responded with status " + response.status + ".");
@@ -198,6 +205,15 @@
         });
       })
       .then(function (body) {
+        if (action === "rerun") {
+          imports.update(body);
+          jobShow(imports.get(body.task_id), { add: true });
+          window.Portal.toast("Import of " + job.file_name + " queued.", {
+            kind: "success",
+            link: { href: "#import-" + body.task_id, text: "Show progress" },
+          });
+          return;
+        }
         imports.update(body);
         var message = action === "retry"
           ? "Import of " + job.file_name + " queued again."
@@ -269,6 +285,7 @@
       var value = input.value.trim();
       if (value) chosen[name] = value;
     });
+    if (form.elements.dry_run && form.elements.dry_run.checked) chosen.dry_run = true;
     if (kind !== "pricelist") delete chosen.price_list;
     return chosen;
   }
@@ -336,11 +353,12 @@
         task_id: body.task_id, kind: form.elements.kind.value, file_name: file ? file.name : "",
         status: body.status, rows_total: null, rows_ok: 0, rows_bad: 0, rows_done: 0, pct: 0,
         throughput_rps: null, eta_seconds: null, failure_code: null, failure_reason: null,
-        error_report_url: null,
+        error_report_url: null, dry_run: Boolean(form.elements.dry_run && form.elements.dry_run.checked),
       });
     }
     jobShow(imports.get(body.task_id), { add: true });
-    window.Portal.toast("Import of " + (file ? file.name : "the file") + " queued.", {
+    var what = imports.get(body.task_id).dry_run ? "Dry run of " : "Import of ";
+    window.Portal.toast(what + (file ? file.name : "the file") + " queued.", {
       kind: "success",
       link: { href: "#import-" + body.task_id, text: "Show progress" },
     });
