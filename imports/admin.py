@@ -31,8 +31,8 @@ class ImportRowErrorInline(admin.TabularInline):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ("task_id", "kind", "original_name", "status", "progress", "rows_total",
-                    "rows_ok", "rows_bad", "created_by", "created_at")
+    list_display = ("task_id", "kind", "original_name", "status", "dry_run", "progress",
+                    "rows_total", "rows_ok", "rows_bad", "created_by", "created_at")
     list_filter = ("status", "kind", "created_at")
     search_fields = ("=task_id", "original_name", "created_by__username")
     list_select_related = ("created_by",)
@@ -42,7 +42,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     actions = ["retry_selected", "cancel_selected"]
     inlines = [ImportRowErrorInline]
     readonly_fields = (
-        "task_id", "kind", "status", "progress", "created_by", "created_at", "started_at",
+        "task_id", "kind", "status", "dry_run", "progress", "created_by", "created_at", "started_at",
         "finished_at", "original_name", "file_size", "file_sha256", "file_format", "options",
         "idempotency_key", "default_store", "rows_total", "rows_ok", "rows_bad", "throughput_rps",
         "eta_seconds", "phase_timings", "summary", "failure_code", "failure_reason", "attempts",
@@ -55,6 +55,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="Dry run", boolean=True)
+    def dry_run(self, job: ImportJob) -> bool:
+        return job.is_dry_run
 
     @admin.display(description="Progress")
     def progress(self, job: ImportJob) -> str:

@@ -68,6 +68,20 @@ def test_change_page_links_error_report(client):
     assert f"/api/imports/{job.task_id}/errors.csv".encode() in response.content
 
 
+def test_changelist_marks_dry_runs(client):
+    user = operations_user()
+    job = _queued_job(user)
+    ImportJob.objects.filter(pk=job.pk).update(options={"dry_run": True})
+    client.force_login(user)
+
+    response = client.get(CHANGELIST)
+
+    content = response.content.decode()
+    assert '<th scope="col" class="column-dry_run">' in content
+    cell = content.split('<td class="field-dry_run">', 1)[1].split("</td>", 1)[0]
+    assert 'alt="True"' in cell
+
+
 def test_staff_cannot_open_import_admin(client):
     client.force_login(staff_user(StoreFactory()))
 
