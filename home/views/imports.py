@@ -107,8 +107,9 @@ def import_columns(request: HttpRequest, task_id) -> HttpResponse:
         except DomainError as error:
             form.add_error(None, error.message)
         else:
+            what = "Dry run" if rerun.is_dry_run else "Import"
             messages.success(
-                request, f"Import of {rerun.original_name} queued with the columns you chose."
+                request, f"{what} of {rerun.original_name} queued with the columns you chose."
             )
             return redirect(reverse("home:index") + "#imports")
     return render(

@@ -373,7 +373,7 @@ def test_dry_run_then_import_now(signed_in, tmp_path):
     form.get_by_label("Kind", exact=True).select_option("stock")
     form.get_by_label("File", exact=True).set_input_files(str(path))
     form.get_by_label("Dry run: check the file only").check()
-    form.get_by_role("button", name="Start import").click()
+    form.get_by_role("button", name="Start dry run").click()
 
     expect(page.locator(".toast-success").first).to_contain_text("Dry run of count-with-bad-rows.csv queued")
     _open_details(page, "count-with-bad-rows.csv")

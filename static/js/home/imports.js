@@ -290,6 +290,11 @@
     return chosen;
   }
 
+  // The submit button says what it starts: a dry run or an import.
+  function submitText() {
+    return form.elements.dry_run && form.elements.dry_run.checked ? "Start dry run" : "Start import";
+  }
+
   function newKey() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
     return String(Date.now()) + "-" + String(Math.random()).slice(2);
@@ -342,7 +347,7 @@
       .then(function () {
         button.removeAttribute("aria-busy");
         button.classList.remove("is-loading");
-        button.textContent = "Start import";
+        button.textContent = submitText();
       });
   }
 
@@ -409,6 +414,7 @@
     form.addEventListener("submit", uploadStart);
     form.addEventListener("change", function (event) {
       if (event.target.name === "kind") kindFieldsSync();
+      if (event.target.name === "dry_run") form.querySelector("[type=submit]").textContent = submitText();
       uploadKey = null;
     });
     kindFieldsSync();
