@@ -97,12 +97,7 @@ def _import_check_request(
             code=ImportErrorCode.KIND_UNKNOWN,
             field_errors={"kind": ["Choose products, pricelist, stock or sales."]},
         )
-    if kind in ALL_STORE_KINDS and not user_sees_all_stores(actor):
-        raise ImportRequestError(
-            f"{ImportKind(kind).label} imports change every store's data, so only back office "
-            "and operations may run them.",
-            code=ImportErrorCode.PERMISSION_DENIED,
-        ).with_status(403)
+    _import_check_kind_allowed(actor=actor, kind=kind)
     limit = settings.IMPORT_MAX_UPLOAD_BYTES
     if upload.size > limit:
         raise ImportRequestError(
@@ -118,6 +113,15 @@ def _import_check_request(
             field_errors={"file": ["File is empty."]},
         )
     return _options_clean(actor=actor, kind=kind, options=options)
+
+
+def _import_check_kind_allowed(*, actor: AbstractBaseUser, kind: str) -> None:
+    if kind in ALL_STORE_KINDS and not user_sees_all_stores(actor):
+        raise ImportRequestError(
+            f"{ImportKind(kind).label} imports change every store's data, so only back office "
+            "and operations may run them.",
+            code=ImportErrorCode.PERMISSION_DENIED,
+        ).with_status(403)
 
 
 def _options_clean(*, actor: AbstractBaseUser, kind: str, options: dict) -> dict:
@@ -337,6 +341,7 @@ def import_job_rerun(
     """
     from imports.tasks import import_job_enqueue
 
+    _import_check_kind_allowed(actor=actor, kind=job.kind)
     if not job.is_finished:
         raise ImportRequestError(
             f"Import {job.task_id} is still {job.get_status_display().lower()}. Wait for it "

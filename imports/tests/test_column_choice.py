@@ -90,6 +90,20 @@ def test_rerun_with_column_map_imports_rows(failed):
     assert StockLevel.objects.get(product__sku="CBL-7").on_hand == 12
 
 
+def test_staff_cannot_rerun_products_import(tmp_path):
+    path = tmp_path / "products.csv"
+    path.write_text("Article No,name\r\nCBL-9,Cable\r\n", encoding="utf-8")
+    failed = import_run(path, kind="products", user=operations_user())
+    clerk = staff_user(StoreFactory(code="T02"))
+    ImportJob.objects.filter(pk=failed.pk).update(created_by=clerk)
+
+    with pytest.raises(DomainError) as raised:
+        import_job_rerun(actor=clerk, job=failed, dispatch=False, column_map={"sku": "Article No"})
+
+    assert raised.value.code == "permission_denied"
+    assert ImportJob.objects.count() == 1
+
+
 def test_rerun_rejects_map_that_is_not_text(failed):
     job, user = failed
 
