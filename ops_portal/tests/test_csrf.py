@@ -192,6 +192,19 @@ def _imports_upload(client: Client) -> PostCase:
     )
 
 
+def _import_columns(client: Client) -> PostCase:
+    user = operations_user()
+    job = ImportJobFactory(
+        created_by=user, status=ImportStatus.FAILED, failure_code="column_missing",
+        summary={"header": ["Shop", "Article No"]},
+    )
+    url = reverse("home:import-columns", kwargs={"task_id": job.task_id})
+    return PostCase(
+        user=user, page=url, url=url, data={"store": "Shop", "sku": "Article No"},
+        state=ImportJob.objects.count,
+    )
+
+
 def _login(client: Client) -> PostCase:
     UserFactory(username="clerk")
     return PostCase(
@@ -314,6 +327,15 @@ def _api_import_cancel(client: Client) -> PostCase:
     )
 
 
+def _api_import_rerun(client: Client) -> PostCase:
+    user = operations_user()
+    job = ImportJobFactory(created_by=user, status=ImportStatus.DONE)
+    return PostCase(
+        user=user, page="/home/", url=f"/api/imports/{job.task_id}/rerun", body="json",
+        token_in="header", data={"dry_run": False}, state=ImportJob.objects.count,
+    )
+
+
 def _read_only(url: str) -> Callable[[Client], PostCase]:
     """Build the case of a view that accepts every method, POST included, and writes nothing."""
 
@@ -331,6 +353,7 @@ PORTAL_ENDPOINTS: dict[str, Callable[[Client], PostCase]] = {
     "home/actions/settlement/": _action_settlement,
     "home/transfers/<int:pk>/receive/": _transfer_receive,
     "home/imports/upload/": _imports_upload,
+    "home/imports/<uuid:task_id>/columns/": _import_columns,
     "accounts/login/": _login,
     "accounts/logout/": _logout,
     "accounts/password_change/": _password_change,
@@ -343,6 +366,7 @@ PORTAL_ENDPOINTS: dict[str, Callable[[Client], PostCase]] = {
     "api/imports": _api_import_create,
     "api/imports/<uuidstr:task_id>/retry": _api_import_retry,
     "api/imports/<uuidstr:task_id>/cancel": _api_import_cancel,
+    "api/imports/<uuidstr:task_id>/rerun": _api_import_rerun,
     "api/imports/<uuid:task_id>/events": _read_only(f"/api/imports/{uuid.uuid4()}/events"),
     "api/imports/<uuid:task_id>/errors.csv": _read_only(f"/api/imports/{uuid.uuid4()}/errors.csv"),
     "api/openapi.json": _read_only("/api/openapi.json"),
@@ -393,6 +417,7 @@ BEARER_ENDPOINTS = [
     "api/imports",
     "api/imports/<uuidstr:task_id>/retry",
     "api/imports/<uuidstr:task_id>/cancel",
+    "api/imports/<uuidstr:task_id>/rerun",
 ]
 
 
