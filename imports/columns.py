@@ -6,6 +6,7 @@ table below is the one place to teach the importer a new column name.
 """
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from imports.problems import ImportErrorCode, ImportFileError
@@ -153,10 +154,7 @@ def columns_guess(header: list[str], kind: str) -> dict[str, str]:
     used_columns: set[int] = set()
     guess: dict[str, str] = {}
     for spec in kind_fields(kind):
-        own = header_normalise(spec.name)
-        aliases = {header_normalise(alias) for alias in spec.aliases}
-        exact = [i for i, name in enumerate(normalised) if name == own and i not in used_columns]
-        alias = [i for i, name in enumerate(normalised) if name in aliases and i not in used_columns]
+        exact, alias = _field_candidates(spec, normalised, used_columns)
         best = exact or alias
         if len(best) == 1:
             used_columns.add(best[0])
@@ -259,17 +257,7 @@ def _field_column(
     column_fields: dict[int, str],
     match: ColumnMatch,
 ) -> int | None:
-    own = header_normalise(spec.name)
-    aliases = {header_normalise(alias) for alias in spec.aliases} - {own}
-    exact = [
-        index for index, name in enumerate(normalised) if name == own and index not in column_fields
-    ]
-    alias = [
-        index
-        for index, name in enumerate(normalised)
-        if name in aliases and index not in column_fields
-    ]
-
+    exact, alias = _field_candidates(spec, normalised, column_fields)
     best = exact or alias
     if not best:
         return None
@@ -282,6 +270,17 @@ def _field_column(
                 f"{spec.name} because column {column_letter(exact[0])} is named {spec.name}."
             )
     return best[0]
+
+
+def _field_candidates(
+    spec: FieldSpec, normalised: list[str], taken: Container[int]
+) -> tuple[list[int], list[int]]:
+    """Return the free columns named exactly like the field, and those named like an alias."""
+    own = header_normalise(spec.name)
+    aliases = {header_normalise(alias) for alias in spec.aliases} - {own}
+    exact = [index for index, name in enumerate(normalised) if name == own and index not in taken]
+    alias = [index for index, name in enumerate(normalised) if name in aliases and index not in taken]
+    return exact, alias
 
 
 def _duplicate_error(field_name: str, header: list[str], columns: list[int]) -> ImportFileError:
