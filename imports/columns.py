@@ -279,7 +279,9 @@ def _field_candidates(
     own = header_normalise(spec.name)
     aliases = {header_normalise(alias) for alias in spec.aliases} - {own}
     exact = [index for index, name in enumerate(normalised) if name == own and index not in taken]
-    alias = [index for index, name in enumerate(normalised) if name in aliases and index not in taken]
+    alias = [
+        index for index, name in enumerate(normalised) if name in aliases and index not in taken
+    ]
     return exact, alias
 
 

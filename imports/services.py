@@ -155,7 +155,7 @@ def _options_clean(*, actor: AbstractBaseUser, kind: str, options: dict) -> dict
     if "dry_run" in options:
         if not isinstance(options["dry_run"], bool):
             raise _options_error(
-                f"Option dry_run {options['dry_run']!r} is not true or false."
+                f"Option dry_run {options['dry_run']!r} is invalid. Send true or false."
             )
         if options["dry_run"]:
             cleaned["dry_run"] = True

@@ -133,8 +133,8 @@ def settlement_check_version(
 ) -> None:
     """Raise SettlementError STALE_VERSION when the settlement was saved after ``expected_version``.
 
-    The caller holds the settlement's row lock. ``advice`` ends the message and tells the
-    person how to see the counts saved meanwhile; None as the version skips the check.
+    The caller holds the settlement's row lock. ``advice`` ends the message with how to
+    see the counts saved meanwhile. None as the version skips the check.
     """
     if expected_version is None or settlement.version == expected_version:
         return

@@ -67,9 +67,7 @@ def imports_upload(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"The import was not started: {error.message}")
         return redirect(reverse("home:index") + "#imports")
 
-    job = started.job
-    what = "Dry run" if job.is_dry_run else "Import"
-    messages.success(request, f"{what} of {job.original_name} queued.")
+    messages.success(request, _queued_text(started.job) + ".")
     return redirect(reverse("home:index") + "#imports")
 
 
@@ -107,15 +105,17 @@ def import_columns(request: HttpRequest, task_id) -> HttpResponse:
         except DomainError as error:
             form.add_error(None, error.message)
         else:
-            what = "Dry run" if rerun.is_dry_run else "Import"
-            messages.success(
-                request, f"{what} of {rerun.original_name} queued with the columns you chose."
-            )
+            messages.success(request, _queued_text(rerun) + " with the columns you chose.")
             return redirect(reverse("home:index") + "#imports")
     return render(
         request, "home/import_columns.html", {"job": job, "form": form, "header": header},
         status=400 if form.errors else 200,
     )
+
+
+def _queued_text(job: ImportJob) -> str:
+    """Return "Import of FILE queued", or "Dry run of FILE queued" for a dry run."""
+    return f"{'Dry run' if job.is_dry_run else 'Import'} of {job.original_name} queued"
 
 
 def _columns_choosable(job: ImportJob, header: list[str]) -> bool:

@@ -37,10 +37,15 @@ def failed(tmp_path):
     return import_run(path, kind="stock", user=user), user
 
 
-def _columns_post(failed, choices: dict[str, str]):
-    job, user = failed
+@pytest.fixture
+def owner_client(failed):
+    """A client logged in as the user of the failed import."""
     client = Client()
-    client.force_login(user)
+    client.force_login(failed[1])
+    return client
+
+
+def _columns_post(client, job, choices: dict[str, str]):
     return client.post(f"/home/imports/{job.task_id}/columns/", choices)
 
 
@@ -114,10 +119,9 @@ def test_rerun_rejects_map_that_is_not_text(failed):
     assert ImportJob.objects.count() == 1
 
 
-def test_api_rerun_takes_column_map(failed):
-    job, user = failed
-    client = Client()
-    client.force_login(user)
+def test_api_rerun_takes_column_map(failed, owner_client):
+    job = failed[0]
+    client = owner_client
 
     response = client.post(
         f"/api/imports/{job.task_id}/rerun",
@@ -137,10 +141,9 @@ def test_api_rerun_takes_column_map(failed):
     ("[1]", "body"),
     ("{nope", "body"),
 ])
-def test_api_rerun_rejects_invalid_body(failed, body, where):
-    job, user = failed
-    client = Client()
-    client.force_login(user)
+def test_api_rerun_rejects_invalid_body(failed, owner_client, body, where):
+    job = failed[0]
+    client = owner_client
 
     response = client.post(f"/api/imports/{job.task_id}/rerun", body,
                            content_type="application/json")
@@ -151,10 +154,9 @@ def test_api_rerun_rejects_invalid_body(failed, body, where):
     assert ImportJob.objects.count() == 1
 
 
-def test_api_rerun_without_body_keeps_options(failed):
-    job, user = failed
-    client = Client()
-    client.force_login(user)
+def test_api_rerun_without_body_keeps_options(failed, owner_client):
+    job = failed[0]
+    client = owner_client
 
     response = client.post(f"/api/imports/{job.task_id}/rerun")
 
@@ -164,10 +166,9 @@ def test_api_rerun_without_body_keeps_options(failed):
     assert rerun.is_dry_run is False
 
 
-def test_page_presets_fitting_columns(failed):
-    job, user = failed
-    client = Client()
-    client.force_login(user)
+def test_page_presets_fitting_columns(failed, owner_client):
+    job = failed[0]
+    client = owner_client
 
     response = client.get(f"/home/imports/{job.task_id}/columns/")
 
@@ -180,8 +181,10 @@ def test_page_presets_fitting_columns(failed):
     assert escape(job.failure_reason) in response.content.decode()
 
 
-def test_page_post_starts_import_with_choices(failed):
-    response = _columns_post(failed, {"store": "Shop", "sku": "Article No", "qty": "Amount"})
+def test_page_post_starts_import_with_choices(failed, owner_client):
+    choices = {"store": "Shop", "sku": "Article No", "qty": "Amount"}
+
+    response = _columns_post(owner_client, failed[0], choices)
 
     assert response.status_code == 302
     assert response["Location"] == "/home/#imports"
@@ -190,8 +193,10 @@ def test_page_post_starts_import_with_choices(failed):
     assert rerun.status in (ImportStatus.QUEUED, ImportStatus.DONE)
 
 
-def test_page_rejects_column_chosen_twice(failed):
-    response = _columns_post(failed, {"store": "Shop", "sku": "Amount", "qty": "Amount"})
+def test_page_rejects_column_chosen_twice(failed, owner_client):
+    choices = {"store": "Shop", "sku": "Amount", "qty": "Amount"}
+
+    response = _columns_post(owner_client, failed[0], choices)
 
     assert response.status_code == 400
     assert response.context["form"].non_field_errors() == [
@@ -200,8 +205,8 @@ def test_page_rejects_column_chosen_twice(failed):
     assert ImportJob.objects.count() == 1
 
 
-def test_page_requires_each_required_field(failed):
-    response = _columns_post(failed, {"store": "Shop"})
+def test_page_requires_each_required_field(failed, owner_client):
+    response = _columns_post(owner_client, failed[0], {"store": "Shop"})
 
     assert response.status_code == 400
     assert response.context["form"].errors["sku"] == ["Choose the column that holds sku."]

@@ -81,7 +81,7 @@ def test_dry_run_option_must_be_boolean():
                          options={"dry_run": "yes"}, dispatch=False)
 
     assert raised.value.code == "options_invalid"
-    assert "dry_run 'yes' is not true or false" in raised.value.message
+    assert "dry_run 'yes' is invalid. Send true or false." in raised.value.message
 
 
 def test_same_key_for_dry_run_and_import_conflicts(count):

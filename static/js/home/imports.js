@@ -290,7 +290,7 @@
     return chosen;
   }
 
-  // The submit button says what it starts: a dry run or an import.
+  // The submit button names what it starts: a dry run or an import.
   function submitText() {
     return form.elements.dry_run && form.elements.dry_run.checked ? "Start dry run" : "Start import";
   }
@@ -362,8 +362,8 @@
       });
     }
     jobShow(imports.get(body.task_id), { add: true });
-    var what = imports.get(body.task_id).dry_run ? "Dry run of " : "Import of ";
-    window.Portal.toast(what + (file ? file.name : "the file") + " queued.", {
+    var queuedText = imports.get(body.task_id).dry_run ? "Dry run of " : "Import of ";
+    window.Portal.toast(queuedText + (file ? file.name : "the file") + " queued.", {
       kind: "success",
       link: { href: "#import-" + body.task_id, text: "Show progress" },
     });
