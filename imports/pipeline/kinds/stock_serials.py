@@ -29,6 +29,7 @@ from inventory.models import (
 
 ROWS_TABLE = "import_serial_rows"
 CHANGES_TABLE = "import_serial_changes"
+LEVELS_TABLE = "import_serial_levels"
 # A character set or collation name, as information_schema lists it.
 _SQL_NAME = re.compile(r"[A-Za-z0-9_]+")
 ON_HAND_LIST = ", ".join(f"'{status.value}'" for status in ON_HAND_STATUSES)
@@ -48,6 +49,8 @@ class SerialChunks:
     def __init__(self, job: ImportJob) -> None:
         self.job = job
         self._tables_made = False
+        # The character set and collation SQL of the units' serial and status columns.
+        self._collations: dict[str, str] | None = None
         quote = connection.ops.quote_name
         self.staged = quote(StagedStock._meta.db_table)
         self.units = quote(SerialUnit._meta.db_table)
@@ -97,13 +100,14 @@ class SerialChunks:
                        [SerialStatus.SOLD.value]):
             raise ChunkNeedsRows
         self._changes_collect()
-        pairs, levels_locked = self._levels_lock()
+        pairs = self._levels_collect()
+        levels_locked = self._levels_lock()
         if insert_missing and levels_locked < pairs:
             self._levels_insert(on_hand="0", ignore=True, now=now)
-            pairs, levels_locked = self._levels_lock()
+            levels_locked = self._levels_lock()
         if self._count(
-            f"SELECT COUNT(*) FROM {self._running()} LEFT JOIN {self._level_join()} "
-            "WHERE COALESCE(l.on_hand, 0) + c.running < 0"
+            f"SELECT COUNT(*) FROM {LEVELS_TABLE} c LEFT JOIN {self._level_join()} "
+            "WHERE COALESCE(l.on_hand, 0) + c.lowest < 0"
         ):
             raise ChunkNeedsRows
 
@@ -112,34 +116,44 @@ class SerialChunks:
         self._movements_insert(actor_id=actor_id, now=now)
         self._levels_update(now=now)
         if levels_locked < pairs:
-            inserted = self._levels_insert(on_hand="SUM(c.delta)", ignore=False, now=now)
+            inserted = self._levels_insert(on_hand="c.delta", ignore=False, now=now)
             if inserted != pairs - levels_locked:
                 raise LevelsCreatedMeanwhile("a stock level of the chunk was created meanwhile")
 
     def close(self) -> None:
         if self._tables_made:
             with connection.cursor() as cursor:
-                cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {ROWS_TABLE}, {CHANGES_TABLE}")
+                cursor.execute(
+                    f"DROP TEMPORARY TABLE IF EXISTS {ROWS_TABLE}, {CHANGES_TABLE}, {LEVELS_TABLE}"
+                )
             self._tables_made = False
 
     def _tables_make(self) -> None:
+        """Create the chunk's tables empty, dropping those of the chunk before.
+
+        Dropping and creating a temporary table took 0.5 ms where deleting a chunk's
+        5,000 rows took 5 to 11 ms, and neither commits a transaction, as TRUNCATE would.
+        """
+        if self._collations is None:
+            with connection.cursor() as cursor:
+                self._collations = {
+                    column: _unit_column_collation(cursor, column) for column in ("serial", "status")
+                }
+        serial_sql, status_sql = self._collations["serial"], self._collations["status"]
         with connection.cursor() as cursor:
-            if self._tables_made:
-                cursor.execute(f"DELETE FROM {ROWS_TABLE}")
-                cursor.execute(f"DELETE FROM {CHANGES_TABLE}")
-                return
-            cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {ROWS_TABLE}, {CHANGES_TABLE}")
+            cursor.execute(
+                f"DROP TEMPORARY TABLE IF EXISTS {ROWS_TABLE}, {CHANGES_TABLE}, {LEVELS_TABLE}"
+            )
             # The chunk's staged serial rows, with the id and state of each row's unit as
             # it was when the unit was locked (NULL for a new serial).
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {ROWS_TABLE} (row_no INT UNSIGNED NOT NULL PRIMARY KEY, "
-                f"serial VARCHAR(64) {_unit_column_collation(cursor, 'serial')} NOT NULL, "
+                f"serial VARCHAR(64) {serial_sql} NOT NULL, "
                 "store_id BIGINT NOT NULL, product_id BIGINT NOT NULL, "
-                f"status VARCHAR(16) {_unit_column_collation(cursor, 'status')} NOT NULL, "
+                f"status VARCHAR(16) {status_sql} NOT NULL, "
                 "unit_cost DECIMAL(12, 2) NULL, received_at DATE NULL, "
                 "unit_id BIGINT NULL, unit_store_id BIGINT NULL, unit_product_id BIGINT NULL, "
-                f"unit_status VARCHAR(16) {_unit_column_collation(cursor, 'status')} NULL) "
-                "ENGINE=InnoDB"
+                f"unit_status VARCHAR(16) {status_sql} NULL) ENGINE=InnoDB"
             )
             # One row per change of a level by one unit: the row that caused it, 0 for
             # the unit leaving its old level and 1 for entering its new one, and ±1.
@@ -147,6 +161,13 @@ class SerialChunks:
                 f"CREATE TEMPORARY TABLE {CHANGES_TABLE} (row_no INT UNSIGNED NOT NULL, "
                 "step TINYINT NOT NULL, store_id BIGINT NOT NULL, product_id BIGINT NOT NULL, "
                 "delta INT NOT NULL, PRIMARY KEY (row_no, step)) ENGINE=InnoDB"
+            )
+            # One row per level the changes touch: the sum of its changes, and the lowest
+            # sum of its changes up to one of them, in row order.
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {LEVELS_TABLE} (store_id BIGINT NOT NULL, "
+                "product_id BIGINT NOT NULL, delta INT NOT NULL, lowest INT NOT NULL, "
+                "PRIMARY KEY (store_id, product_id)) ENGINE=InnoDB"
             )
         self._tables_made = True
 
@@ -159,6 +180,7 @@ class SerialChunks:
         """Forget the changes and the units' state that an earlier run of the chunk recorded."""
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {CHANGES_TABLE}")
+            cursor.execute(f"DELETE FROM {LEVELS_TABLE}")
             cursor.execute(
                 f"UPDATE {ROWS_TABLE} SET unit_id = NULL, unit_store_id = NULL, "
                 "unit_product_id = NULL, unit_status = NULL WHERE unit_id IS NOT NULL"
@@ -198,18 +220,23 @@ class SerialChunks:
     def _level_join(self) -> str:
         return f"{self.levels} l ON l.store_id = c.store_id AND l.product_id = c.product_id"
 
-    def _levels_lock(self) -> tuple[int, int]:
-        """Lock the existing levels the changes touch; return the pairs touched and the levels locked."""
+    def _levels_collect(self) -> int:
+        """Sum the changes of each level they touch; return the number of levels touched."""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT l.id FROM (SELECT DISTINCT store_id, product_id FROM {CHANGES_TABLE}) c "
-                f"STRAIGHT_JOIN {self._level_join()} FOR UPDATE"
+                f"INSERT INTO {LEVELS_TABLE} (store_id, product_id, delta, lowest) "
+                "SELECT store_id, product_id, SUM(delta), MIN(running) "
+                f"FROM {self._running()} GROUP BY store_id, product_id"
             )
-            locked = len(cursor.fetchall())
+            return cursor.rowcount
+
+    def _levels_lock(self) -> int:
+        """Lock the existing levels the changes touch; return how many there are."""
+        with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT COUNT(*) FROM (SELECT DISTINCT store_id, product_id FROM {CHANGES_TABLE}) c"
+                f"SELECT l.id FROM {LEVELS_TABLE} c STRAIGHT_JOIN {self._level_join()} FOR UPDATE"
             )
-            return cursor.fetchone()[0], locked
+            return len(cursor.fetchall())
 
     def _running(self) -> str:
         """Each change with the sum of its level's changes up to and including it, in row order."""
@@ -242,8 +269,7 @@ class SerialChunks:
     def _levels_update(self, *, now: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE (SELECT store_id, product_id, SUM(delta) AS delta "
-                f"FROM {CHANGES_TABLE} GROUP BY store_id, product_id) c STRAIGHT_JOIN {self._level_join()} "
+                f"UPDATE {LEVELS_TABLE} c STRAIGHT_JOIN {self._level_join()} "
                 "SET l.on_hand = l.on_hand + c.delta, l.updated_at = %s",
                 [now],
             )
@@ -254,9 +280,9 @@ class SerialChunks:
             cursor.execute(
                 f"INSERT {'IGNORE ' if ignore else ''}INTO {self.levels} "
                 "(store_id, product_id, on_hand, inbound, updated_at) "
-                f"SELECT c.store_id, c.product_id, {on_hand}, 0, %s FROM {CHANGES_TABLE} c "
+                f"SELECT c.store_id, c.product_id, {on_hand}, 0, %s FROM {LEVELS_TABLE} c "
                 f"LEFT JOIN {self._level_join()} WHERE l.id IS NULL "
-                "GROUP BY c.store_id, c.product_id ORDER BY c.store_id, c.product_id",
+                "ORDER BY c.store_id, c.product_id",
                 [now],
             )
             return cursor.rowcount
