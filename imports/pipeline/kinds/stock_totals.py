@@ -186,13 +186,6 @@ class PlainTotals:
         staged = StagedStock._meta
         table = connection.ops.quote_name(staged.db_table)
         row_number = connection.ops.quote_name("row_number")
-        # The unique (job, row number) index gives the job's rows in primary-key order,
-        # which LOAD DATA wrote in file order, so the pass reads the table sequentially.
-        # MariaDB would otherwise pick the primary key and read every job's rows.
-        row_index = (
-            f" FORCE INDEX ({connection.ops.quote_name('staged_stock_row')})"
-            if connection.vendor == "mysql" else ""
-        )
         engine = " ENGINE=InnoDB" if connection.vendor == "mysql" else ""
         with connection.cursor() as cursor:
             cursor.execute(f"DROP {_temporary()} TABLE IF EXISTS {TOTALS_TABLE}")
@@ -204,7 +197,7 @@ class PlainTotals:
             cursor.execute(
                 f"INSERT INTO {TOTALS_TABLE} (store_id, product_id, total, first_row) "
                 f"SELECT store_id, product_id, SUM(quantity), MIN({row_number}) "
-                f"FROM {table}{row_index} WHERE job_id = %s AND serial = '' "
+                f"FROM {table} WHERE job_id = %s AND serial = '' "
                 "GROUP BY store_id, product_id",
                 [self.job.pk],
             )
