@@ -20,12 +20,14 @@ import signal
 import sys
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 
 from django.db import connections
+from django.db.backends.signals import connection_created
 
 from imports.errors import ImportJobFailed
 from imports.problems import ImportErrorCode, ImportFileError
@@ -44,6 +46,18 @@ RESET_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, s
 # Database connections that the child inherited from the worker. The child never uses,
 # closes or frees them: closing one would end the worker's session on the server.
 _inherited_connections: list[object] = []
+# Every database connection of this process, on any thread. Django keeps a thread's
+# connections in thread-local storage, which a forked child drops for all threads but
+# the one that forked. The child's garbage collector would then free those connections,
+# and freeing a MySQL connection sends the server the worker's QUIT.
+_process_connections: "weakref.WeakSet[object]" = weakref.WeakSet()
+
+
+def _connection_remember(sender, connection, **kwargs) -> None:
+    _process_connections.add(connection)
+
+
+connection_created.connect(_connection_remember, dispatch_uid="imports.second_validator")
 
 
 @dataclass
@@ -83,6 +97,8 @@ class SecondValidator:
         """
         receiver, sender = Pipe(duplex=False)
         worker_pid = os.getpid()
+        # Referenced across the fork, so the child keeps every thread's connection.
+        thread_connections = list(_process_connections)
         with warnings.catch_warnings():
             # Python warns that another thread may hold a lock at fork time, which the
             # child would then wait for forever. The child opens its own database
@@ -94,7 +110,9 @@ class SecondValidator:
             pid = os.fork()
         if pid == 0:
             receiver.close()
+            _inherited_connections.extend(thread_connections)
             _child_main(sender, run, worker_pid)
+        del thread_connections
         sender.close()
         logger.info("import.second_validator_started pid=%s", pid)
         return cls(pid, receiver)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import psutil
 import pytest
@@ -231,3 +232,58 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+# A thread forks the second process while the main thread's connection is open, as in
+# import_file, which runs the job on a thread and reads its progress on the main one.
+# The child collects its garbage, which frees the connections of threads it does not
+# have unless the fork kept them.
+THREADS_SCRIPT = """
+import gc, threading
+import django
+django.setup()
+from django.db import connection
+from imports.pipeline.second_validator import SecondValidator, ValidationTally
+
+def connection_id():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        return cursor.fetchone()[0]
+
+def run(report):
+    gc.collect()
+    connection_id()
+    return ValidationTally(rows_done=1)
+
+def fork():
+    connection.ensure_connection()
+    second = SecondValidator.start(run)
+    second.wait(on_file=lambda path: None, on_progress=lambda: None)
+    second.stop()
+    connection.close()
+
+before = connection_id()
+thread = threading.Thread(target=fork)
+thread.start()
+thread.join()
+print(before, connection_id(), flush=True)
+"""
+
+
+@on_mysql
+def test_other_threads_keep_connections_across_fork():
+    database = connection.settings_dict
+    url = (
+        f"mysql://{quote(database['USER'])}:{quote(database['PASSWORD'])}@{database['HOST']}:"
+        f"{database['PORT'] or 3306}/{database['NAME']}"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", THREADS_SCRIPT], capture_output=True, text=True, timeout=60,
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ops_portal.settings", "DATABASE_URL": url},
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    before, after = result.stdout.split()
+    assert before == after
