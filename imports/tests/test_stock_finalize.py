@@ -76,9 +76,9 @@ def test_sql_chunk_retried_after_level_created(tmp_path, monkeypatch):
     real_write = stock.StockHandler._plain_sql_chunk_write
     attempts = []
 
-    def write_recording(self, totals, after, last, size, insert_missing):
+    def write_recording(self, totals, after, last, size, insert_missing, *args):
         attempts.append(insert_missing)
-        return real_write(self, totals, after, last, size, insert_missing)
+        return real_write(self, totals, after, last, size, insert_missing, *args)
 
     def lock_then_level_appears(self, bounds):
         locked = real_lock(self, bounds)

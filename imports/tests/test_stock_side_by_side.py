@@ -7,7 +7,7 @@ tests run outside the test transaction too, so both connections see the same row
 import threading
 
 import pytest
-from django.db import connection
+from django.db import InterfaceError, connection
 
 from imports.errors import ImportErrorCode
 from imports.models import ImportJob, ImportStatus
@@ -180,3 +180,76 @@ def test_cancel_stops_both_sides(count_file, small_chunks, monkeypatch):
     assert job.checkpoint["serial_after"] == 5
     # The first plain chunk (two pairs) and the first serial chunk (two units).
     assert StockMovement.objects.filter(import_job_id=job.pk).count() == 2 + 2
+
+
+@pytest.fixture
+def pairs_heavy_file(tmp_path):
+    """A count of eight plain pairs and one serial row, so the pairs are split."""
+    StoreFactory(code="S001")
+    for number in range(1, 9):
+        ProductFactory(sku=f"ACC-{number}")
+    SerializedProductFactory(sku="PHN-1")
+    lines = [f"S001,ACC-{number},,{number}," for number in range(1, 9)]
+    lines.append(f"S001,PHN-1,{SERIALS[0]},,")
+    path = tmp_path / "pairs-heavy.csv"
+    path.write_text("store,sku,serial,qty,status\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def _pair(sku: str) -> list[int]:
+    product = Product.objects.get(sku=sku)
+    return [StockLevel.objects.get(product=product).store_id, product.pk]
+
+
+def test_serial_thread_applies_last_pairs(pairs_heavy_file, small_chunks, monkeypatch):
+    tail_threads = set()
+    original = stock_totals.PlainTotals.chunk_apply
+
+    def chunk_apply(self, **kwargs):
+        if self.after is not None:
+            tail_threads.add(threading.current_thread().name)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(stock_totals.PlainTotals, "chunk_apply", chunk_apply)
+
+    job = import_run(pairs_heavy_file, kind="stock", user=back_office_user())
+
+    assert job.status == ImportStatus.DONE, job.failure_reason
+    assert tail_threads and all(name.startswith("finalize-serials") for name in tail_threads)
+    assert (job.rows_done, job.pct) == (8 + 1, 100)
+    levels = dict(StockLevel.objects.values_list("product__sku", "on_hand"))
+    assert levels == {f"ACC-{number}": number for number in range(1, 9)} | {"PHN-1": 1}
+    assert StockMovement.objects.filter(import_job_id=job.pk).count() == 8 + 1
+    # Half of 8 pairs plus 1.8 pairs for the serial row: this thread applies 5 pairs.
+    assert job.checkpoint["plain_split"] == _pair("ACC-5")
+    assert job.checkpoint["plain_after"] == _pair("ACC-5")
+    assert job.checkpoint["plain_tail_after"] == _pair("ACC-8")
+    assert job.summary["levels_changed"] == 8
+
+
+def test_last_pairs_resume_after_lost_connection(pairs_heavy_file, small_chunks, monkeypatch):
+    monkeypatch.setattr("imports.pipeline.runner.time.sleep", lambda seconds: None)
+    tail_chunks = []
+    original = stock_totals.PlainTotals.chunk_apply
+
+    def chunk_apply_losing_connection_once(self, **kwargs):
+        if self.after is not None:
+            tail_chunks.append(kwargs["last"])
+            if len(tail_chunks) == 2:
+                raise InterfaceError("connection already closed")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(
+        stock_totals.PlainTotals, "chunk_apply", chunk_apply_losing_connection_once
+    )
+
+    job = import_run(pairs_heavy_file, kind="stock", user=back_office_user())
+
+    assert job.status == ImportStatus.DONE, job.failure_reason
+    last = tuple(_pair("ACC-8"))
+    assert tail_chunks == [tuple(_pair("ACC-7")), last, last]
+    levels = dict(StockLevel.objects.values_list("product__sku", "on_hand"))
+    assert levels == {f"ACC-{number}": number for number in range(1, 9)} | {"PHN-1": 1}
+    assert StockMovement.objects.filter(import_job_id=job.pk).count() == 8 + 1
+    assert job.rows_done == 8 + 1
+    assert job.summary["levels_changed"] == 8

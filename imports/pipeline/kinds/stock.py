@@ -9,6 +9,7 @@ job and the row that caused it.
 
 import datetime
 import logging
+import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -66,6 +67,9 @@ SERIAL_SQL_CHUNK = 5_000
 # How often the thread that applies plain pairs reports progress and checks for a cancel
 # request while it waits for the serial rows' thread.
 SIDE_BY_SIDE_POLL_SECONDS = 0.25
+# The time of applying one serial row, counted in plain pairs, when the two run side by
+# side: 1.7 (1,000,000-row count) to 2.0 (100,000 rows) in the import benchmark on 2 cores.
+SERIAL_ROW_IN_PAIRS = 1.8
 # Serials that parsing collects before it records them with their first rows.
 SERIALS_LISTED_BATCH = 5_000
 # Products kept between validation chunks; a catalog larger than this is fetched again.
@@ -95,6 +99,7 @@ class StockHandler(KindHandler):
         self._serial_index: int | None = None
         self.products: dict[str, ProductRef] = {}
         self.plain_totals = PlainTotals(job)
+        self._serial_rows: int | None = None
 
     def observe(self, raw: RawRow) -> None:
         super().observe(raw)
@@ -326,7 +331,12 @@ class StockHandler(KindHandler):
         return StagedStock.objects.filter(job=self.job)
 
     def finalize_total(self) -> int:
-        return self.plain_totals.count() + self._staged().exclude(serial="").count()
+        return self.plain_totals.count() + self._serial_rows_count()
+
+    def _serial_rows_count(self) -> int:
+        if self._serial_rows is None:
+            self._serial_rows = self._staged().exclude(serial="").count()
+        return self._serial_rows
 
     def finalize(self, *, reporter: ProgressReporter, cancel_check: Callable[[], None]) -> None:
         if self.plain_totals.set_based and not connection.in_atomic_block:
@@ -350,8 +360,12 @@ class StockHandler(KindHandler):
         chunks. When this thread stops on an error or a cancel, the serial thread stops
         after its current chunk, whose transaction commits with its checkpoint or not at
         all. An error or a cancel seen by the serial thread ends the job as one seen here.
+
+        When the pairs outweigh the serial rows, the serial thread applies the pairs after
+        _plain_split() once its rows are done, so the two threads end about together.
         """
-        done = {"plain": 0, "serials": 0}
+        split = self._plain_split()
+        done = {"plain": 0, "serials": 0, "plain_tail": 0}
         stop = threading.Event()
 
         def serials_stop_check() -> None:
@@ -362,16 +376,22 @@ class StockHandler(KindHandler):
         def serials_progress(count: int) -> None:
             done["serials"] = count
 
+        def tail_progress(count: int) -> None:
+            done["plain_tail"] = count
+
         def serials_run() -> None:
             try:
-                self._finalize_serials(serials_progress, serials_stop_check)
+                # A resumed job may have no serial chunk left, which reports no progress.
+                serials_progress(self._finalize_serials(serials_progress, serials_stop_check))
+                if split is not None:
+                    self._finalize_plain_tail(split, tail_progress, serials_stop_check)
             finally:
                 # The thread's own connection; a broken one is dropped without an error.
                 connection_drop()
 
         def plain_progress(count: int) -> None:
             done["plain"] = count
-            reporter.advance(done["plain"] + done["serials"])
+            reporter.advance(sum(done.values()))
 
         def plain_stop_check() -> None:
             cancel_check()
@@ -380,30 +400,54 @@ class StockHandler(KindHandler):
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="finalize-serials") as executor:
             serials = executor.submit(serials_run)
             try:
-                self._finalize_plain(plain_progress, plain_stop_check)
+                self._finalize_plain(plain_progress, plain_stop_check, through=split)
                 while True:
                     try:
                         serials.result(timeout=SIDE_BY_SIDE_POLL_SECONDS)
                         break
                     except FutureTimeout:
-                        reporter.advance(done["plain"] + done["serials"])
+                        reporter.advance(sum(done.values()))
                         cancel_check()
             except BaseException:
                 stop.set()
                 futures_wait([serials])
                 raise
-        reporter.advance(done["plain"] + done["serials"], force=True)
+        reporter.advance(sum(done.values()), force=True)
+
+    def _plain_split(self) -> tuple[int, int] | None:
+        """Return the last pair for this thread when the serial thread applies the pairs after it.
+
+        Each thread's time is estimated from its pairs and serial rows. The split is kept
+        in the checkpoint, so a resumed job splits where it did. A checkpoint with pairs
+        applied before splits existed gets no split, and this thread applies the rest.
+        """
+        checkpoint = self._checkpoint()
+        if "plain_split" in checkpoint:
+            split = checkpoint["plain_split"]
+            return tuple(split) if split else None
+        if "plain_after" in checkpoint:
+            return None
+        pairs = self.plain_totals.count()
+        own = math.ceil((pairs + SERIAL_ROW_IN_PAIRS * self._serial_rows_count()) / 2)
+        # A remainder under one chunk is not worth the second pass over the staged rows.
+        split = self.plain_totals.pair_at(own - 1) if 0 < own <= pairs - PLAIN_SQL_CHUNK else None
+        with transaction.atomic():
+            self.checkpoint_save(plain_split=list(split) if split else None)
+        return split
 
     def _checkpoint(self) -> dict:
         return dict(self.job.checkpoint or {})
 
     def _finalize_plain(self, progress: Callable[[int], None],
-                        cancel_check: Callable[[], None]) -> int:
+                        cancel_check: Callable[[], None],
+                        through: tuple[int, int] | None = None) -> int:
         """Set each (store, SKU) pair's on-hand to the sum of its plain rows, pair by pair.
 
         Pairs are read in chunks after the last one applied, so a resumed job goes on
         from its checkpoint and the worker keeps no more than one chunk of pairs in memory.
-        ``progress`` gets the number of pairs done; returns that number at the end.
+        With ``through`` (set-based writes only), the pairs after it are left for
+        _finalize_plain_tail(). ``progress`` gets the number of pairs done; returns that
+        number at the end.
         """
         totals = self.plain_totals
         self.counters["lines_combined"] = self._staged().filter(serial="").count() - totals.count()
@@ -411,7 +455,7 @@ class StockHandler(KindHandler):
         after = tuple(self._checkpoint().get("plain_after") or (0, 0))
         done = totals.count_through(after) if after != (0, 0) else 0
         if totals.set_based:
-            done = self._plain_sql_apply(totals, after, done, progress, cancel_check)
+            done = self._plain_sql_apply(totals, after, done, progress, cancel_check, through=through)
             totals.close()
             progress(done)
             return done
@@ -425,14 +469,36 @@ class StockHandler(KindHandler):
         progress(done)
         return done
 
+    def _finalize_plain_tail(self, split: tuple[int, int], progress: Callable[[int], None],
+                             cancel_check: Callable[[], None]) -> int:
+        """Apply the pairs after ``split`` on this thread's connection; return the pairs done.
+
+        The totals are a temporary table of each connection, so this thread builds its
+        own, of the pairs after ``split`` only, and keeps its place in the checkpoint
+        under plain_tail_after.
+        """
+        totals = PlainTotals(self.job, after=split)
+        after = tuple(self._checkpoint().get("plain_tail_after") or split)
+        try:
+            done = self._plain_sql_apply(
+                totals, after, totals.count_through(after), progress, cancel_check,
+                checkpoint_key="plain_tail_after",
+            )
+        finally:
+            totals.close()
+        progress(done)
+        return done
+
     def _plain_sql_apply(self, totals: PlainTotals, after: tuple[int, int], done: int,
-                         progress: Callable[[int], None], cancel_check: Callable[[], None]) -> int:
+                         progress: Callable[[int], None], cancel_check: Callable[[], None], *,
+                         through: tuple[int, int] | None = None,
+                         checkpoint_key: str = "plain_after") -> int:
         """Apply the totals chunk by chunk with set-based statements; return the pairs done."""
-        while found := totals.chunk_last_after(after, PLAIN_SQL_CHUNK):
+        while found := totals.chunk_last_after(after, PLAIN_SQL_CHUNK, through):
             size, last = found
             _with_level_insert_retry(
                 lambda insert_missing: self._plain_sql_chunk_write(
-                    totals, after, last, size, insert_missing
+                    totals, after, last, size, insert_missing, checkpoint_key
                 )
             )
             after = last
@@ -442,14 +508,15 @@ class StockHandler(KindHandler):
         return done
 
     def _plain_sql_chunk_write(self, totals: PlainTotals, after: tuple[int, int],
-                               last: tuple[int, int], size: int, insert_missing: bool) -> None:
+                               last: tuple[int, int], size: int, insert_missing: bool,
+                               checkpoint_key: str) -> None:
         """Apply one chunk of totals with its checkpoint and counts in one transaction."""
         with transaction.atomic():
             changed = totals.chunk_apply(
                 after=after, last=last, size=size, insert_missing=insert_missing,
                 actor_id=self.job.created_by_id, now=db_now(),
             )
-            self.checkpoint_save({"levels_changed": changed}, plain_after=list(last))
+            self.checkpoint_save({"levels_changed": changed}, **{checkpoint_key: list(last)})
 
     def _plain_chunk_apply(self, chunk: list[tuple[int, int, int, int]]) -> None:
         _with_level_insert_retry(

@@ -30,10 +30,14 @@ class LevelsCreatedMeanwhile(IntegrityError):
 
 
 class PlainTotals:
-    """The plain-row totals of one job, built on first use into a temporary table."""
+    """The plain-row totals of one job, built on first use into a temporary table.
 
-    def __init__(self, job: ImportJob) -> None:
+    With ``after``, the table holds only the pairs that sort after that pair.
+    """
+
+    def __init__(self, job: ImportJob, *, after: tuple[int, int] | None = None) -> None:
         self.job = job
+        self.after = after
         # MySQL and MariaDB apply the totals with set-based statements (chunk_apply()).
         self.set_based = connection.vendor == "mysql"
         self._built = False
@@ -60,17 +64,34 @@ class PlainTotals:
             )
             return [tuple(row) for row in cursor.fetchall()]
 
-    def chunk_last_after(self, pair: tuple[int, int], size: int) -> tuple[int, tuple[int, int]] | None:
-        """Return the number of pairs of the chunk of up to ``size`` after ``pair``, and its last pair.
-
-        Returns None when no pair follows ``pair``.
-        """
+    def pair_at(self, position: int) -> tuple[int, int]:
+        """Return the pair at ``position`` (from 0) in (store, product) order."""
         self._build()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT t.store_id, t.product_id FROM {TOTALS_TABLE} t WHERE {_AFTER} "
+                f"SELECT store_id, product_id FROM {TOTALS_TABLE} ORDER BY store_id, product_id "
+                f"LIMIT 1 OFFSET {int(position)}"
+            )
+            return tuple(cursor.fetchone())
+
+    def chunk_last_after(
+        self, pair: tuple[int, int], size: int, through: tuple[int, int] | None = None,
+    ) -> tuple[int, tuple[int, int]] | None:
+        """Return the number of pairs of the chunk of up to ``size`` after ``pair``, and its last pair.
+
+        With ``through``, the chunk ends at that pair at the latest. Returns None when no
+        pair follows ``pair`` (up to ``through``).
+        """
+        self._build()
+        bounded = f" AND {_THROUGH}" if through is not None else ""
+        params = [pair[0], pair[0], pair[1]]
+        if through is not None:
+            params += [through[0], through[0], through[1]]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT t.store_id, t.product_id FROM {TOTALS_TABLE} t WHERE {_AFTER}{bounded} "
                 f"ORDER BY t.store_id, t.product_id LIMIT {int(size)}",
-                [pair[0], pair[0], pair[1]],
+                params,
             )
             pairs = cursor.fetchall()
         if not pairs:
@@ -187,6 +208,11 @@ class PlainTotals:
         table = connection.ops.quote_name(staged.db_table)
         row_number = connection.ops.quote_name("row_number")
         engine = " ENGINE=InnoDB" if connection.vendor == "mysql" else ""
+        after = ""
+        params = [self.job.pk]
+        if self.after is not None:
+            after = " AND (store_id > %s OR (store_id = %s AND product_id > %s))"
+            params += [self.after[0], self.after[0], self.after[1]]
         with connection.cursor() as cursor:
             cursor.execute(f"DROP {_temporary()} TABLE IF EXISTS {TOTALS_TABLE}")
             cursor.execute(
@@ -197,9 +223,9 @@ class PlainTotals:
             cursor.execute(
                 f"INSERT INTO {TOTALS_TABLE} (store_id, product_id, total, first_row) "
                 f"SELECT store_id, product_id, SUM(quantity), MIN({row_number}) "
-                f"FROM {table} WHERE job_id = %s AND serial = '' "
+                f"FROM {table} WHERE job_id = %s AND serial = ''{after} "
                 "GROUP BY store_id, product_id",
-                [self.job.pk],
+                params,
             )
         self._built = True
 
