@@ -4,25 +4,13 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from inventory.tests.migration_steps import latest_migration, migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ID_KEY = ("imports", "0004_staged_rows_without_job_constraint")
 JOB_ROW_KEY = ("imports", "0005_staged_rows_keyed_by_job_and_row")
-
-
-def _migrate(target):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    return executor.loader.project_state([target]).apps
-
-
-def _latest():
-    executor = MigrationExecutor(connection)
-    return max(node for node in executor.loader.graph.leaf_nodes() if node[0] == "imports")
 
 
 def _staged_rows_add(apps) -> None:
@@ -57,31 +45,30 @@ EXPECTED_STOCK = [
 ]
 
 
-def test_staged_rows_kept_when_keyed_by_job_and_row():
-    _staged_rows_add(_migrate(ID_KEY))
+def test_rebuild_keeps_staged_rows():
+    _staged_rows_add(migrate_to(ID_KEY))
 
     try:
-        apps = _migrate(JOB_ROW_KEY)
+        apps = migrate_to(JOB_ROW_KEY)
         stock = _stock_rows(apps)
         sale_keys = list(apps.get_model("imports", "StagedSale").objects.values_list("pk", flat=True))
     finally:
-        _migrate(_latest())
+        migrate_to(latest_migration("imports"))
 
     assert stock == EXPECTED_STOCK
     assert sale_keys == [(8, 2)]
 
 
-def test_staged_rows_kept_when_migrated_back():
-    _migrate(JOB_ROW_KEY)
-    _staged_rows_add(_migrate(JOB_ROW_KEY))
+def test_reverse_rebuild_keeps_staged_rows():
+    _staged_rows_add(migrate_to(JOB_ROW_KEY))
 
     try:
-        apps = _migrate(ID_KEY)
+        apps = migrate_to(ID_KEY)
         stock = _stock_rows(apps)
         ids = list(apps.get_model("imports", "StagedStock").objects.values_list("id", flat=True))
         sales = apps.get_model("imports", "StagedSale").objects.count()
     finally:
-        _migrate(_latest())
+        migrate_to(latest_migration("imports"))
 
     assert stock == EXPECTED_STOCK
     assert len(set(ids)) == 2

@@ -1,8 +1,8 @@
 """Data migrations of the inventory app, run forward from the migration before them."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from inventory.tests.migration_steps import latest_migration, migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -10,15 +10,8 @@ BEFORE = ("inventory", "0007_drop_redundant_movement_store_index")
 AFTER = ("inventory", "0008_transfer_inbound_kind")
 
 
-def _migrate(target):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    return executor.loader.project_state([target]).apps
-
-
 def test_sent_transfer_inbound_rows_become_transfer_in():
-    apps = _migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     Store = apps.get_model("inventory", "Store")
     Product = apps.get_model("inventory", "Product")
     StockMovement = apps.get_model("inventory", "StockMovement")
@@ -35,16 +28,11 @@ def test_sent_transfer_inbound_rows_become_transfer_in():
                                             **leaving)
 
     try:
-        apps = _migrate(AFTER)
+        apps = migrate_to(AFTER)
         kinds = dict(apps.get_model("inventory", "StockMovement").objects.values_list("pk", "kind"))
     finally:
-        _migrate(max(_leaf_nodes()))
+        migrate_to(latest_migration("inventory"))
 
     assert kinds[sent_out.pk] == "transfer_out"
     assert kinds[sent_in.pk] == "transfer_in"
     assert kinds[received.pk] == "transfer_in"
-
-
-def _leaf_nodes():
-    executor = MigrationExecutor(connection)
-    return [node for node in executor.loader.graph.leaf_nodes() if node[0] == "inventory"]

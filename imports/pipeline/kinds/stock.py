@@ -428,9 +428,12 @@ class StockHandler(KindHandler):
         if "plain_after" in checkpoint:
             return None
         pairs = self.plain_totals.count()
-        own = math.ceil((pairs + SERIAL_ROW_IN_PAIRS * self._serial_rows_count()) / 2)
+        own_pairs = math.ceil((pairs + SERIAL_ROW_IN_PAIRS * self._serial_rows_count()) / 2)
         # A remainder under one chunk is not worth the second pass over the staged rows.
-        split = self.plain_totals.pair_at(own - 1) if 0 < own <= pairs - PLAIN_SQL_CHUNK else None
+        split = (
+            self.plain_totals.pair_at(own_pairs - 1)
+            if 0 < own_pairs <= pairs - PLAIN_SQL_CHUNK else None
+        )
         with transaction.atomic():
             self.checkpoint_save(plain_split=list(split) if split else None)
         return split

@@ -211,7 +211,7 @@ class PlainTotals:
         after = ""
         params = [self.job.pk]
         if self.after is not None:
-            after = " AND (store_id > %s OR (store_id = %s AND product_id > %s))"
+            after = f" AND {_AFTER}"
             params += [self.after[0], self.after[0], self.after[1]]
         with connection.cursor() as cursor:
             cursor.execute(f"DROP {_temporary()} TABLE IF EXISTS {TOTALS_TABLE}")
@@ -222,9 +222,9 @@ class PlainTotals:
             )
             cursor.execute(
                 f"INSERT INTO {TOTALS_TABLE} (store_id, product_id, total, first_row) "
-                f"SELECT store_id, product_id, SUM(quantity), MIN({row_number}) "
-                f"FROM {table} WHERE job_id = %s AND serial = ''{after} "
-                "GROUP BY store_id, product_id",
+                f"SELECT t.store_id, t.product_id, SUM(t.quantity), MIN(t.{row_number}) "
+                f"FROM {table} t WHERE t.job_id = %s AND t.serial = ''{after} "
+                "GROUP BY t.store_id, t.product_id",
                 params,
             )
         self._built = True
